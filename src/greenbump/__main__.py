@@ -1,0 +1,5 @@
+"""Allow ``python -m greenbump``."""
+
+from greenbump.main import entry
+
+entry()

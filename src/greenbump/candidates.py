@@ -1,0 +1,153 @@
+"""Which releases a dependency could move to, and what kind of move each is.
+
+Pure functions over the index's release list: no I/O. The rules:
+
+* yanked releases are never candidates (PEP 592: they stay installable by exact pin only);
+* a release whose ``requires-python`` does not admit the project's target Python is skipped;
+* prereleases count only when the current version is one or the user allows them;
+* releases younger than a cooldown (``min_age``) are skipped when one is given.
+
+Update kinds follow the release segments: a different first segment is a major update, a
+different second a minor one, anything else a patch. ``0.x`` projects are not special-cased:
+users read kinds positionally and a surprise "minor" tells them more than a guessed "major".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+
+class ReleaseLike(Protocol):
+    """What this module needs of an index release (see :class:`greenbump.index.Release`)."""
+
+    @property
+    def version(self) -> Version: ...
+    @property
+    def yanked(self) -> bool: ...
+    @property
+    def requires_python(self) -> SpecifierSet | None: ...
+    @property
+    def upload_time(self) -> dt.datetime | None: ...
+
+
+class UpdateKind(enum.Enum):
+    """How far a move reaches."""
+
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+def update_kind(current: Version, new: Version) -> UpdateKind:
+    """The kind of the move from ``current`` to ``new``."""
+    old_parts = (*current.release, 0, 0)
+    new_parts = (*new.release, 0, 0)
+    if current.epoch != new.epoch or old_parts[0] != new_parts[0]:
+        return UpdateKind.MAJOR
+    if old_parts[1] != new_parts[1]:
+        return UpdateKind.MINOR
+    return UpdateKind.PATCH
+
+
+def admits_python(requires_python: SpecifierSet | None, python: Version) -> bool:
+    """Whether a release's ``requires-python`` admits ``python`` (no constraint admits all)."""
+    return requires_python is None or requires_python.contains(python, prereleases=True)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What makes a release eligible at all."""
+
+    python: Version
+    allow_prereleases: bool = False
+    min_age: dt.timedelta | None = None
+    now: dt.datetime | None = None
+
+
+def eligible(
+    releases: Iterable[ReleaseLike], filters: Filters, current: Version | None = None
+) -> list[ReleaseLike]:
+    """Releases a dependency may move to, oldest first."""
+    pre_ok = filters.allow_prereleases or (current is not None and current.is_prerelease)
+    now = filters.now or dt.datetime.now(dt.timezone.utc)
+    chosen = []
+    for release in releases:
+        if release.yanked or not admits_python(release.requires_python, filters.python):
+            continue
+        if release.version.is_prerelease and not pre_ok:
+            continue
+        if filters.min_age is not None and (
+            release.upload_time is None or now - release.upload_time < filters.min_age
+        ):
+            continue
+        chosen.append(release)
+    return sorted(chosen, key=lambda r: r.version)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Where a dependency stands and where it could go."""
+
+    current: Version | None
+    latest: ReleaseLike | None  # newest eligible release overall
+    latest_allowed: ReleaseLike | None  # newest eligible release the declared constraint admits
+    latest_patch: ReleaseLike | None  # newest above current in the same major.minor
+    latest_minor: ReleaseLike | None  # newest above current in the same major
+    latest_major: ReleaseLike | None  # newest above current at all
+
+    @property
+    def outdated(self) -> bool:
+        """Whether anything newer than the current version is eligible."""
+        return self.latest_major is not None
+
+    @property
+    def kind(self) -> UpdateKind | None:
+        """The kind of the move to the latest release."""
+        if self.current is None or self.latest_major is None:
+            return None
+        return update_kind(self.current, self.latest_major.version)
+
+
+def find_candidates(
+    releases: Sequence[ReleaseLike],
+    current: Version | None,
+    specifiers: Sequence[SpecifierSet],
+    filters: Filters,
+) -> Candidates:
+    """Candidates for one dependency; ``specifiers`` are its declared constraints (all apply)."""
+    pool = eligible(releases, filters, current)
+    latest = pool[-1] if pool else None
+    allowed = [r for r in pool if all(s.contains(r.version, prereleases=True) for s in specifiers)]
+    if current is None:
+        return Candidates(None, latest, allowed[-1] if allowed else None, None, None, None)
+    newer = [r for r in pool if r.version > current]
+    same_major = [r for r in newer if update_kind(current, r.version) is not UpdateKind.MAJOR]
+    same_minor = [r for r in same_major if update_kind(current, r.version) is UpdateKind.PATCH]
+    return Candidates(
+        current=current,
+        latest=latest,
+        latest_allowed=allowed[-1] if allowed else None,
+        latest_patch=same_minor[-1] if same_minor else None,
+        latest_minor=same_major[-1] if same_major else None,
+        latest_major=newer[-1] if newer else None,
+    )
+
+
+def lowest_python(requires_python: SpecifierSet, known: Sequence[Version] | None = None) -> Version:
+    """The oldest CPython minor version a project's ``requires-python`` admits.
+
+    A release is safe for a project only if it installs on every Python the project supports, so
+    candidate filtering uses the oldest one.
+    """
+    versions = known or [Version(f"3.{minor}") for minor in range(6, 20)]
+    for version in versions:
+        if requires_python.contains(version, prereleases=True):
+            return version
+    raise ValueError(f"requires-python {requires_python} admits no known Python 3 version")

@@ -1,0 +1,140 @@
+"""What ``greenbump check`` found, per package: a plain value built from the pipeline's outputs.
+
+Building the report is pure (inventory + index pages + advisory results in, report out), so
+every rule about "outdated", "not checked" and "fix version" is tested without a network.
+Rendering lives in :mod:`greenbump.checkformats`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from greenbump.advisories import CheckResult, Finding
+from greenbump.candidates import Candidates, Filters, ReleaseLike, UpdateKind, find_candidates
+from greenbump.index import ProjectPage
+from greenbump.inventory import Package
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PackageReport:
+    """One package's standing."""
+
+    package: Package
+    candidates: Candidates | None  # None when the index was not asked (URL / VCS dependency)
+    vulns: CheckResult | None  # None when there is no current version to check
+    not_checked_reason: str | None  # why vulnerabilities were not (fully) checked
+    fix: str | None  # smallest version that fixes every finding
+    latest_age_days: int | None
+
+    @property
+    def vulnerable(self) -> bool:
+        """At least one known vulnerability affects the current version."""
+        return self.vulns is not None and self.vulns.vulnerable
+
+    @property
+    def checked(self) -> bool:
+        """Vulnerabilities were looked up and the source answered for this version."""
+        return self.not_checked_reason is None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The vulnerabilities found (empty when none or not checked)."""
+        return self.vulns.findings if self.vulns is not None else ()
+
+    @property
+    def outdated(self) -> bool:
+        """A newer eligible release exists."""
+        return self.candidates is not None and self.candidates.outdated
+
+    @property
+    def kind(self) -> UpdateKind | None:
+        """Kind of the move to the latest release."""
+        return self.candidates.kind if self.candidates is not None else None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The whole answer to "how far behind are we, and is anything dangerous?"."""
+
+    project: str
+    python: Version
+    packages: tuple[PackageReport, ...]
+    advisory_source: str
+    generated: dt.datetime
+
+    @property
+    def vulnerable(self) -> tuple[PackageReport, ...]:
+        """Packages with known vulnerabilities."""
+        return tuple(p for p in self.packages if p.vulnerable)
+
+    @property
+    def outdated(self) -> tuple[PackageReport, ...]:
+        """Packages with newer eligible releases."""
+        return tuple(p for p in self.packages if p.outdated)
+
+    @property
+    def not_checked(self) -> tuple[PackageReport, ...]:
+        """Packages whose vulnerabilities could not be checked."""
+        return tuple(p for p in self.packages if not p.checked)
+
+
+def build_report(
+    project: str,
+    packages: Sequence[Package],
+    *,
+    pages: Mapping[NormalizedName, ProjectPage],
+    vulns: Mapping[NormalizedName, CheckResult],
+    filters: Filters,
+    advisory_source: str,
+) -> CheckReport:
+    """Combine the inventory, the index pages and the advisory results."""
+    now = filters.now or dt.datetime.now(dt.timezone.utc)
+    reports = []
+    for package in packages:
+        page = pages.get(package.key)
+        candidates = None
+        age = None
+        if page is not None:
+            candidates = find_candidates(
+                page.releases, package.current, package.specifiers(), filters
+            )
+            age = _age_days(candidates.latest, now)
+        result = vulns.get(package.key)
+        reason = _not_checked_reason(package, result)
+        fix = None
+        if result is not None and result.vulnerable:
+            available = [str(v) for v in page.versions] if page is not None else None
+            fix = result.fix(available)
+        reports.append(PackageReport(package, candidates, result, reason, fix, age))
+    return CheckReport(
+        project=project,
+        python=filters.python,
+        packages=tuple(reports),
+        advisory_source=advisory_source,
+        generated=now,
+    )
+
+
+def _not_checked_reason(package: Package, result: CheckResult | None) -> str | None:
+    if not package.from_index:
+        return "not from a package index (URL, VCS or path dependency)"
+    if package.current is None:
+        return "no pinned or locked version to check"
+    if result is None:
+        return "the advisory source gave no answer"
+    if not result.checked:
+        return result.reason or "the advisory source could not check it"
+    return None
+
+
+def _age_days(release: ReleaseLike | None, now: dt.datetime) -> int | None:
+    if release is None or release.upload_time is None:
+        return None
+    return max(0, (now - release.upload_time).days)

@@ -1,0 +1,118 @@
+"""``greenbump check``: what is outdated, what is vulnerable, what is safe to take."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+from greenbump.candidates import Filters
+from greenbump.checkformats import HEADERS, summary_line, table_rows, to_json, to_markdown, to_sarif
+from greenbump.checkreport import CheckReport, build_report
+from greenbump.config import load_settings
+from greenbump.errors import EXIT_GATE
+from greenbump.inventory import build_inventory
+from greenbump.project import load_project
+from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages, target_python
+from greenbump.render import print_json, print_table
+from greenbump.textio import write_text
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    """Register the command's arguments."""
+    parser = sub.add_parser(
+        "check",
+        help="report outdated and vulnerable dependencies",
+        description="Report, per dependency, the current version, the latest allowed by its "
+        "constraint, the latest overall, the kind of update, its age, and known "
+        "vulnerabilities with the version that fixes them.",
+    )
+    parser.add_argument("path", nargs="?", default=".", type=Path, help="project directory")
+    parser.add_argument("--format", choices=("table", "json", "markdown", "sarif"), default="table")
+    parser.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    parser.add_argument("--python", help="target Python version or interpreter path")
+    parser.add_argument("--advisories", help="OSV directory or zip (default: the OSV API)")
+    parser.add_argument("--osv-api", help="OSV API base URL (default: the public service)")
+    parser.add_argument(
+        "--fail-on",
+        choices=("vulnerable", "outdated", "never"),
+        help="exit 1 when something is vulnerable (or could not be checked) / outdated",
+    )
+    parser.add_argument("--index-url", help="primary package index (overrides configuration)")
+    parser.add_argument("--extra-index-url", action="append", default=[], help="more indexes")
+    parser.add_argument("--allow-prereleases", action="store_true", default=None)
+    parser.add_argument("--cache-ttl", type=int, help="seconds to reuse pages without validators")
+    parser.add_argument("--refresh", action="store_true", help="ignore the HTTP cache")
+    parser.add_argument("--jobs", type=int, default=16, help="concurrent index requests")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the project and print the report."""
+    project = load_project(args.path)
+    settings = load_settings(project.root)
+    packages = build_inventory(project)
+    filters = Filters(
+        python=target_python(args.python or settings.get("python"), project),
+        allow_prereleases=bool(args.allow_prereleases or settings.get("allow-prereleases")),
+    )
+    pages = fetch_pages(
+        project,
+        packages,
+        index_url=args.index_url or settings.get("index-url"),
+        extra_index_urls=args.extra_index_url or settings.get("extra-index-url", []),
+        ttl=float(args.cache_ttl if args.cache_ttl is not None else settings.get("cache-ttl", 300)),
+        refresh=args.refresh,
+        jobs=args.jobs,
+    )
+    source = advisory_source(args.advisories or settings.get("advisories"), args.osv_api)
+    vulns = check_vulnerabilities(source, packages)
+    report = build_report(
+        str(project.root),
+        packages,
+        pages=pages,
+        vulns=vulns,
+        filters=filters,
+        advisory_source=source.label,
+    )
+    emit(report, args.format, args.output)
+    return gate(report, args.fail_on or settings.get("fail-on") or "never")
+
+
+def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
+    """Print (or write) the report in ``fmt``."""
+    if fmt == "table" and output is None:
+        print_table(HEADERS, table_rows(report))
+        print(summary_line(report))
+        return
+    if fmt == "table":
+        fmt = "markdown"
+    text = _render(report, fmt)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_text(output, text)
+
+
+def _render(report: CheckReport, fmt: str) -> str:
+    buffer = io.StringIO()
+    if fmt == "json":
+        print_json(to_json(report), buffer)
+    elif fmt == "sarif":
+        print_json(to_sarif(report), buffer)
+    else:
+        buffer.write(to_markdown(report))
+    return buffer.getvalue()
+
+
+def gate(report: CheckReport, fail_on: str) -> int:
+    """The exit code ``--fail-on`` asks for."""
+    if fail_on == "never":
+        return 0
+    if report.vulnerable or report.not_checked:
+        return EXIT_GATE
+    if fail_on == "outdated" and report.outdated:
+        return EXIT_GATE
+    return 0

@@ -1,0 +1,1121 @@
+"""The package-index client: which releases exist, with their files, yanks and upload times.
+
+``greenbump check`` and ``upgrade`` ask one question of the indexes per dependency: which
+releases exist. The client speaks the simple repository API in both forms, PEP 691 JSON
+(preferred) and PEP 503 HTML (any server that cannot do JSON answers with it, and static
+``file://`` indexes only have it), and reads ``--find-links`` locations.
+
+Behaviour worth knowing:
+
+* **Index strategy.** With uv's default ``first-index`` a project's releases come from the first
+  index, in :meth:`IndexConfig.search_order` (extra indexes, then the primary), that knows it;
+  later indexes are not even asked. That keeps a private package from being shadowed by a
+  public one of the same name, and it is what the uv resolver greenbump runs will do. With
+  ``unsafe-first-match`` / ``unsafe-best-match`` every index is asked and releases are merged;
+  a version found on several indexes keeps the files of the first. Find-links locations are
+  always merged in, below the indexes, as uv and pip do.
+* **Unknown projects.** When no index and no find-links location has the project, the client
+  raises :class:`ProjectNotFound` (an :class:`InputError`); the caller, which knows the
+  declaring file and line, turns it into its own message.
+* **HTTP cache** (``cache_dir``, by default ``user_cache_dir("greenbump")/http``): a response
+  with ``Cache-Control: max-age`` is reused while fresh; one with validators (``ETag``,
+  ``Last-Modified``) and no ``max-age`` is revalidated on every use (``If-None-Match`` /
+  ``If-Modified-Since``, a cheap 304); one with neither is reused for ``ttl`` seconds.
+  ``no-store`` is never stored, ``no-cache`` always revalidated. ``refresh=True`` ignores
+  freshness (every page is revalidated or refetched). Entries are written atomically and named
+  by a hash of the page URL, which never holds credentials.
+* **Failures.** Timeouts, connection errors, 429 and 5xx are retried a few times with
+  exponential backoff, then reported as one :class:`ExternalError` naming the index (exit 3).
+  A page that is not what the API promises is an :class:`ExternalError` too, never a
+  traceback. Redirects are followed only within the same host (and never from https to
+  http), so credentials are never sent anywhere the user did not configure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import email.utils
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import ssl
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import certifi  # httpx's own CA bundle dependency
+import httpx
+import platformdirs
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from greenbump import __version__
+from greenbump.errors import ExternalError, InputError
+from greenbump.indexconfig import IndexConfig, IndexUrl
+from greenbump.redact import redact_text, redact_url
+
+log = logging.getLogger(__name__)
+
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_FLAT_ACCEPT = "text/html"
+_JSON_TYPES = frozenset(
+    {
+        "application/vnd.pypi.simple.v1+json",
+        "application/vnd.pypi.simple.latest+json",
+        "application/json",
+    }
+)
+_HTML_TYPES = frozenset(
+    {
+        "application/vnd.pypi.simple.v1+html",
+        "application/vnd.pypi.simple.latest+html",
+        "text/html",
+        "application/xhtml+xml",
+    }
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_MAX_BACKOFF = 5.0
+_LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
+_UPLOAD_TIME = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$",
+    re.IGNORECASE,
+)
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One distribution file of a release, as the index lists it.
+
+    ``url`` is absolute and carries no credentials. ``hashes`` maps algorithm to hex digest
+    (``{"sha256": ...}``). ``index`` is the URL of the index or find-links location that listed
+    it, for messages and for ``--emit-index-annotation``-style reports.
+    """
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    size: int | None = None
+    requires_python: SpecifierSet | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    upload_time: dt.datetime | None = None
+    index: str = ""
+
+
+@dataclass(frozen=True)
+class Release:
+    """One version of a project with everything the candidate rules need.
+
+    PEP 592: a release is yanked only when every one of its files is. ``requires_python`` is
+    the value most of its files declare (files of one release almost always agree).
+    ``upload_time`` is the latest upload among its files (PEP 700), so a release whose wheels
+    trickled in over days counts as new until the last one arrived.
+    """
+
+    version: Version
+    files: tuple[DistFile, ...]
+    yanked: bool = False
+    yanked_reason: str | None = None
+    requires_python: SpecifierSet | None = None
+    upload_time: dt.datetime | None = None
+
+    @classmethod
+    def from_files(cls, version: Version, files: Iterable[DistFile]) -> Release:
+        """Aggregate a version's files into a release (the rules in the class docstring)."""
+        listed = tuple(files)
+        yanked = bool(listed) and all(f.yanked for f in listed)
+        reason = next((f.yanked_reason for f in listed if f.yanked and f.yanked_reason), None)
+        considered = [f for f in listed if not f.yanked] or list(listed)
+        specs = Counter(str(f.requires_python) for f in considered if f.requires_python is not None)
+        requires_python = SpecifierSet(specs.most_common(1)[0][0]) if specs else None
+        times = [f.upload_time for f in listed if f.upload_time is not None]
+        return cls(
+            version=version,
+            files=listed,
+            yanked=yanked,
+            yanked_reason=reason if yanked else None,
+            requires_python=requires_python,
+            upload_time=max(times) if times else None,
+        )
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """Every release of one project the configured indexes offer, oldest first.
+
+    ``sources`` are the index and find-links URLs the releases came from.
+    """
+
+    name: NormalizedName
+    releases: tuple[Release, ...]
+    sources: tuple[str, ...] = ()
+
+    @property
+    def versions(self) -> tuple[Version, ...]:
+        """All versions, ascending, yanked ones included."""
+        return tuple(release.version for release in self.releases)
+
+    def release(self, version: Version | str) -> Release | None:
+        """The release of ``version``, or ``None`` when the index has no such version."""
+        wanted = version if isinstance(version, Version) else Version(version)
+        return next((r for r in self.releases if r.version == wanted), None)
+
+
+class ProjectNotFound(InputError):
+    """No configured index or find-links location knows the project.
+
+    Raised by :meth:`IndexClient.fetch_project` and returned in place of a page by
+    :meth:`IndexClient.fetch_many`, so callers can name the file that declares the package.
+    """
+
+    def __init__(self, name: str, searched: Iterable[str]):
+        self.name = name
+        self.searched = tuple(searched)
+        where = ", ".join(self.searched) or "no index (--no-index and no find-links)"
+        super().__init__(f"unknown package {name!r}: not found on {where}")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One network exchange, for ``--verbose`` and timing reports (URL already redacted)."""
+
+    url: str
+    status: int | None
+    seconds: float
+    outcome: str  # "downloaded", "revalidated", "not-found", "retry", "error", "redirect"
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    """Totals for reporting how much the index lookups cost."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    revalidated: int = 0
+    downloaded: int = 0
+    retries: int = 0
+    failures: int = 0
+    local_reads: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    records: tuple[RequestRecord, ...] = ()
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _garbage(index: IndexUrl, url: str, what: str) -> ExternalError:
+    return ExternalError(
+        f"index {index.display} returned an unusable page for {redact_url(url)}: {what}"
+    )
+
+
+def parse_upload_time(value: str) -> dt.datetime | None:
+    """A PEP 700 ``upload-time`` as an aware UTC datetime; ``None`` when it is malformed.
+
+    Python 3.10's ``fromisoformat`` takes neither ``Z`` nor every fraction length, and a bad
+    timestamp on one file is no reason to reject the whole project page.
+    """
+    match = _UPLOAD_TIME.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+    zone = match.group(8)
+    tz = dt.timezone.utc
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        tz = dt.timezone(sign * offset)
+    try:
+        moment = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    except ValueError:
+        return None
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _parse_requires_python(value: object) -> SpecifierSet | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        log.debug("ignoring invalid requires-python %r", value)
+        return None
+
+
+def version_from_filename(filename: str, project: NormalizedName) -> Version | None:
+    """The version a wheel or sdist file name carries, if it belongs to ``project``.
+
+    Files of other projects (find-links pages list everything) and names that do not parse
+    (legacy eggs, installers) give ``None``.
+    """
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return version if name == project else None
+        if filename.endswith((".tar.gz", ".zip")):
+            try:
+                name, version = parse_sdist_filename(filename)
+                if name == project:
+                    return version
+            except ValueError:
+                pass
+            stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+            return _version_from_stem(stem, project)
+        for extension in _LEGACY_SDIST_EXTENSIONS:
+            if filename.endswith(extension):
+                return _version_from_stem(filename[: -len(extension)], project)
+    except ValueError:  # InvalidWheelFilename, InvalidVersion
+        return None
+    return None
+
+
+def _version_from_stem(stem: str, project: NormalizedName) -> Version | None:
+    """Legacy sdist names: find the ``-`` after which a version starts (names may hold ``-``)."""
+    for position, char in enumerate(stem):
+        if char == "-" and canonicalize_name(stem[:position]) == project:
+            try:
+                return Version(stem[position + 1 :])
+            except InvalidVersion:
+                return None
+    return None
+
+
+def _strip_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
+    base, _, fragment = url.partition("#")
+    hashes: dict[str, str] = {}
+    if fragment:
+        algorithm, sep, digest = fragment.partition("=")
+        if sep and algorithm and digest and re.fullmatch(r"[A-Za-z0-9_]+", algorithm):
+            hashes[algorithm.lower()] = digest
+    return base, hashes
+
+
+class _AnchorParser(HTMLParser):
+    """Collects ``<a>`` tags (attributes and text) and the first ``<base href>``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._current: tuple[dict[str, str | None], list[str]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self._flush()
+            self._current = (dict(attrs), [])
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self._current[1].append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._current is not None:
+            attrs, text = self._current
+            self.anchors.append((attrs, "".join(text).strip()))
+            self._current = None
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def parse_html_page(text: str, page_url: str, origin: str) -> list[DistFile]:
+    """The files a PEP 503 page (or a find-links page) links to.
+
+    Attribute values arrive unescaped (``&gt;=3.8`` is ``>=3.8``); ``data-yanked`` marks a yank
+    with or without a reason; a ``#sha256=`` fragment is the file's hash. The file name is the
+    last path segment of the link, as pip and uv take it, falling back to the link text.
+    """
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    base = urljoin(page_url, parser.base) if parser.base else page_url
+    files: list[DistFile] = []
+    for attrs, label in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        absolute, hashes = _split_fragment_hash(urljoin(base, href.strip()))
+        absolute = _strip_userinfo(absolute)
+        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or label
+        if not filename:
+            continue
+        yanked = "data-yanked" in attrs
+        reason = attrs.get("data-yanked") or None
+        files.append(
+            DistFile(
+                filename=filename,
+                url=absolute,
+                hashes=hashes,
+                requires_python=_parse_requires_python(attrs.get("data-requires-python")),
+                yanked=yanked,
+                yanked_reason=reason,
+                index=origin,
+            )
+        )
+    return files
+
+
+def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
+    """The files of a PEP 691 project page; ``ValueError`` saying what is wrong otherwise."""
+    if not isinstance(data, dict):
+        raise ValueError("the JSON document is not an object")
+    meta = data.get("meta")
+    api_version = meta.get("api-version") if isinstance(meta, dict) else None
+    if not isinstance(api_version, str) or api_version.split(".", 1)[0] != "1":
+        raise ValueError(f"unsupported simple API version {api_version!r}")
+    raw_files = data.get("files")
+    if not isinstance(raw_files, list):
+        raise ValueError("'files' is missing or not a list")
+    files: list[DistFile] = []
+    for position, entry in enumerate(raw_files):
+        if not isinstance(entry, dict):
+            raise ValueError(f"file entry {position} is not an object")
+        filename, url = entry.get("filename"), entry.get("url")
+        if not isinstance(filename, str) or not isinstance(url, str):
+            raise ValueError(f"file entry {position} lacks a filename or url")
+        hashes = entry.get("hashes", {})
+        if not isinstance(hashes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
+        ):
+            raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
+        yanked_value = entry.get("yanked", False)
+        if not isinstance(yanked_value, (bool, str)):
+            raise ValueError(f"file entry {position} ({filename}) has a malformed 'yanked'")
+        size = entry.get("size")
+        upload = entry.get("upload-time")
+        absolute, fragment_hashes = _split_fragment_hash(urljoin(page_url, url))
+        files.append(
+            DistFile(
+                filename=filename,
+                url=_strip_userinfo(absolute),
+                hashes={**fragment_hashes, **{k.lower(): v for k, v in hashes.items()}},
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                requires_python=_parse_requires_python(entry.get("requires-python")),
+                yanked=yanked_value is not False,
+                yanked_reason=yanked_value
+                if isinstance(yanked_value, str) and yanked_value
+                else None,
+                upload_time=parse_upload_time(upload) if isinstance(upload, str) else None,
+                index=origin,
+            )
+        )
+    return files
+
+
+def releases_from_files(
+    project: NormalizedName, groups: Iterable[list[DistFile]]
+) -> tuple[Release, ...]:
+    """Releases from file lists in priority order; a version keeps the first group's files.
+
+    Mirrors often drop upload times; when the chosen files have none, the time another index
+    gives for the same version is used, so release age and cooldowns still work.
+    """
+    chosen: dict[Version, list[DistFile]] = {}
+    times: dict[Version, dt.datetime] = {}
+    for group in groups:
+        found: dict[Version, list[DistFile]] = {}
+        for dist in group:
+            version = version_from_filename(dist.filename, project)
+            if version is not None:
+                found.setdefault(version, []).append(dist)
+                if dist.upload_time is not None:
+                    times[version] = max(dist.upload_time, times.get(version, dist.upload_time))
+        for version, dists in found.items():
+            if version not in chosen:
+                chosen[version] = dists
+    releases = []
+    for version in sorted(chosen):
+        release = Release.from_files(version, chosen[version])
+        if release.upload_time is None and version in times:
+            release = dataclasses.replace(release, upload_time=times[version])
+        releases.append(release)
+    return tuple(releases)
+
+
+# --- HTTP cache -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CacheEntry:
+    """A stored response: its body and what decides whether it may be reused."""
+
+    url: str
+    final_url: str
+    content_type: str
+    fetched_at: float
+    etag: str | None
+    last_modified: str | None
+    max_age: float | None
+    no_cache: bool
+    body: bytes
+
+    def fresh(self, now: float, ttl: float) -> bool:
+        if self.no_cache:
+            return False
+        age = now - self.fetched_at
+        if age < 0:  # the clock went back: trust nothing
+            return False
+        if self.max_age is not None:
+            return age < self.max_age
+        if self.etag or self.last_modified:
+            return False
+        return age < ttl
+
+    def validators(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass(frozen=True)
+class _Caching:
+    """What a response's ``Cache-Control`` allows."""
+
+    store: bool
+    max_age: float | None
+    no_cache: bool
+
+
+def _cache_control(headers: httpx.Headers) -> _Caching | None:
+    """``Cache-Control`` (less ``Age``) as we use it; ``None`` when the header is absent."""
+    value = headers.get("cache-control")
+    if value is None:
+        return None
+    store, no_cache, max_age = True, False, None
+    for directive in value.split(","):
+        key, _, argument = directive.strip().partition("=")
+        key = key.strip().lower()
+        if key == "no-store":
+            store = False
+        elif key == "no-cache":
+            no_cache = True
+        elif key == "max-age":
+            with contextlib.suppress(ValueError):
+                max_age = float(int(argument.strip().strip('"')))
+    if max_age is not None:
+        with contextlib.suppress(ValueError):
+            max_age -= float(int(headers.get("age", "0")))
+    return _Caching(store=store, max_age=max_age, no_cache=no_cache)
+
+
+class HttpCache:
+    """Responses on disk, one file each: a JSON header line, then the body.
+
+    One file per entry makes every write a single atomic rename, so a crash or a concurrent
+    greenbump never leaves a body paired with another response's validators.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    @staticmethod
+    def key(url: str, accept: str) -> str:
+        """File name of a URL's entry: a hash of the redacted URL, never the URL itself."""
+        return hashlib.sha256(f"{redact_url(url)}\n{accept}".encode()).hexdigest()
+
+    def path(self, url: str, accept: str) -> Path:
+        """Where the entry for ``url`` lives."""
+        return self.directory / f"{self.key(url, accept)}.entry"
+
+    def load(self, url: str, accept: str) -> _CacheEntry | None:
+        """The stored entry, or ``None`` when absent or unreadable (then it is refetched)."""
+        try:
+            raw = self.path(url, accept).read_bytes()
+            header, _, body = raw.partition(b"\n")
+            meta = json.loads(header)
+            return _CacheEntry(
+                url=str(meta["url"]),
+                final_url=str(meta["final_url"]),
+                content_type=str(meta["content_type"]),
+                fetched_at=float(meta["fetched_at"]),
+                etag=meta.get("etag"),
+                last_modified=meta.get("last_modified"),
+                max_age=None if meta.get("max_age") is None else float(meta["max_age"]),
+                no_cache=bool(meta.get("no_cache", False)),
+                body=body,
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, accept: str, entry: _CacheEntry) -> None:
+        """Write ``entry`` atomically; a cache that cannot be written is only a slower run."""
+        meta = {
+            "url": redact_url(entry.url),
+            "final_url": redact_url(entry.final_url),
+            "content_type": entry.content_type,
+            "fetched_at": entry.fetched_at,
+            "etag": entry.etag,
+            "last_modified": entry.last_modified,
+            "max_age": entry.max_age,
+            "no_cache": entry.no_cache,
+        }
+        target = self.path(entry.url, accept)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".entry")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(json.dumps(meta).encode() + b"\n" + entry.body)
+                Path(temp).replace(target)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            log.warning("cannot write the HTTP cache in %s: %s", self.directory, exc)
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A fetched page: body, its type and the URL relative links resolve against."""
+
+    body: bytes
+    content_type: str
+    url: str
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(cafile: str | None, env_file: str | None, env_dir: str | None) -> ssl.SSLContext:
+    """The TLS context, built once per process: loading a CA bundle costs a noticeable 0.2 s.
+
+    pip's configured ``cert`` wins, then ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` (as httpx and
+    uv honour them), else the Mozilla bundle httpx itself uses (``certifi``).
+    """
+    if cafile:
+        return ssl.create_default_context(cafile=cafile)
+    if env_file or env_dir:
+        return ssl.create_default_context(cafile=env_file or None, capath=env_dir or None)
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _describe_transport_error(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _charset(content_type: str) -> str:
+    match = re.search(r"charset=\"?([A-Za-z0-9._-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else "utf-8"
+
+
+def default_cache_dir() -> Path:
+    """``user_cache_dir("greenbump")/http``: per user, survives runs, safe to delete."""
+    return Path(platformdirs.user_cache_dir("greenbump")) / "http"
+
+
+class IndexClient:
+    """Async client for the configured indexes, with an on-disk HTTP cache.
+
+    Use as ``async with IndexClient(config) as client:``. ``ttl`` is how long a response with
+    neither validators nor ``Cache-Control`` is reused; ``refresh`` ignores freshness;
+    ``cache_dir=False`` turns the disk cache off. ``tries`` and ``backoff`` (seconds, doubled
+    per retry, capped) bound the retries so an outage costs seconds, not minutes.
+    """
+
+    def __init__(
+        self,
+        config: IndexConfig,
+        cache_dir: Path | str | bool | None = None,
+        ttl: float = 300.0,
+        refresh: bool = False,
+        *,
+        timeout: float = 30.0,
+        tries: int = 3,
+        backoff: float = 0.5,
+    ):
+        self.config = config
+        if cache_dir is False:
+            self.cache: HttpCache | None = None
+        elif cache_dir is None or cache_dir is True:
+            self.cache = HttpCache(default_cache_dir())
+        else:
+            self.cache = HttpCache(Path(cache_dir))
+        self.ttl = ttl
+        self.refresh = refresh
+        self.tries = max(1, tries)
+        self.backoff = backoff
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self._flat: dict[str, asyncio.Task[list[DistFile]]] = {}
+        self._records: list[RequestRecord] = []
+        self._counts: Counter[str] = Counter()
+        self._bytes = 0
+        self._seconds = 0.0
+
+    async def __aenter__(self) -> IndexClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections; pending find-links lookups are cancelled."""
+        for task in self._flat.values():
+            task.cancel()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            cafile = self.config.cert
+            try:
+                context = _ssl_context(
+                    cafile, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+                )
+            except (OSError, ssl.SSLError) as exc:
+                where = cafile or os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+                raise InputError(f"cannot load the CA certificates {where}: {exc}") from exc
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout),
+                follow_redirects=False,
+                verify=context,
+                headers={"User-Agent": f"greenbump/{__version__}"},
+            )
+        return self._client
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of request counts, bytes and time spent, for reports."""
+        return ClientStats(
+            requests=self._counts["requests"],
+            cache_hits=self._counts["cache_hits"],
+            revalidated=self._counts["revalidated"],
+            downloaded=self._counts["downloaded"],
+            retries=self._counts["retries"],
+            failures=self._counts["failures"],
+            local_reads=self._counts["local_reads"],
+            bytes=self._bytes,
+            seconds=self._seconds,
+            records=tuple(self._records),
+        )
+
+    # -- public API ---------------------------------------------------------------------------
+
+    async def fetch_project(self, name: str) -> ProjectPage:
+        """All releases of ``name`` per the index strategy; :class:`ProjectNotFound` if none."""
+        project = canonicalize_name(name)
+        groups: list[list[DistFile]] = []
+        searched: list[str] = []
+        sources: list[str] = []
+        for index in self.config.search_order():
+            searched.append(index.display)
+            files = await self._index_files(index, project)
+            if files is None:
+                continue
+            groups.append(files)
+            sources.append(index.display)
+            if self.config.strategy == "first-index":
+                break
+        for location in self.config.find_links:
+            searched.append(location.display)
+            listed = await self._flat_files(location)
+            mine = [f for f in listed if version_from_filename(f.filename, project) is not None]
+            if mine:
+                groups.append(mine)
+                sources.append(location.display)
+        if not groups:
+            raise ProjectNotFound(project, searched)
+        return ProjectPage(
+            name=project, releases=releases_from_files(project, groups), sources=tuple(sources)
+        )
+
+    async def fetch_many(
+        self, names: Iterable[str], concurrency: int = 8
+    ) -> dict[str, ProjectPage | ProjectNotFound]:
+        """Pages for many projects keyed by normalized name, ``concurrency`` at a time.
+
+        Unknown projects map to their :class:`ProjectNotFound` so one typo does not hide every
+        other result; the first :class:`ExternalError` (an index down) cancels the rest and is
+        raised, because every later lookup would meet the same outage.
+        """
+        gate = asyncio.Semaphore(max(1, concurrency))
+        wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
+
+        async def one(project: NormalizedName) -> ProjectPage | ProjectNotFound:
+            async with gate:
+                try:
+                    return await self.fetch_project(project)
+                except ProjectNotFound as missing:
+                    return missing
+
+        tasks = [asyncio.ensure_future(one(project)) for project in wanted]
+        try:
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return dict(zip(wanted, results, strict=True))
+
+    # -- indexes ------------------------------------------------------------------------------
+
+    async def _index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
+        page_url = index.url.rstrip("/") + "/" + project + "/"
+        if urlsplit(index.url).scheme == "file":
+            return self._local_index_files(index, project)
+        page = await self._get(page_url, index, ACCEPT)
+        if page is None:
+            return None
+        return self._parse(page, index)
+
+    def _parse(self, page: _Page, index: IndexUrl) -> list[DistFile]:
+        media = _media_type(page.content_type)
+        kind = "json" if media in _JSON_TYPES else "html" if media in _HTML_TYPES else None
+        if kind is None and not media:
+            head = page.body.lstrip()[:1]
+            kind = "json" if head == b"{" else "html" if head == b"<" else None
+        if kind is None:
+            shown = media or "none"
+            raise _garbage(
+                index,
+                page.url,
+                f"content type {shown!r} is neither PEP 691 JSON nor PEP 503 HTML",
+            )
+        if kind == "json":
+            try:
+                data = json.loads(page.body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise _garbage(index, page.url, f"invalid JSON ({exc})") from None
+            try:
+                return parse_json_page(data, page.url, index.url)
+            except ValueError as exc:
+                raise _garbage(index, page.url, str(exc)) from None
+        text = page.body.decode(_charset(page.content_type), errors="replace")
+        return parse_html_page(text, page.url, index.url)
+
+    def _local_index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
+        """A ``file://`` index: ``<root>/<project>/index.html``, or the directory's files."""
+        self._counts["local_reads"] += 1
+        root = Path(url2pathname(urlsplit(index.url).path))
+        if not root.is_dir():
+            raise ExternalError(f"index {index.display} is not a directory")
+        directory = root / project
+        if not directory.is_dir():
+            directory = next(
+                (
+                    child
+                    for child in sorted(root.iterdir())
+                    if child.is_dir() and canonicalize_name(child.name) == project
+                ),
+                directory,
+            )
+        if not directory.is_dir():
+            return None
+        page = directory / "index.html"
+        if page.is_file():
+            try:
+                text = page.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise ExternalError(f"index {index.display}: cannot read {page}: {exc}") from exc
+            return parse_html_page(text, page.as_uri(), index.url)
+        return _directory_files(directory, index.url)
+
+    # -- find-links ---------------------------------------------------------------------------
+
+    async def _flat_files(self, location: IndexUrl) -> list[DistFile]:
+        """Every file a find-links location lists, fetched once per client and shared."""
+        task = self._flat.get(location.url)
+        if task is None:
+            task = asyncio.ensure_future(self._load_flat(location))
+            self._flat[location.url] = task
+        return await asyncio.shield(task)
+
+    async def _load_flat(self, location: IndexUrl) -> list[DistFile]:
+        parts = urlsplit(location.url)
+        if parts.scheme == "file":
+            self._counts["local_reads"] += 1
+            path = Path(url2pathname(parts.path))
+            if path.is_dir():
+                return _directory_files(path, location.url)
+            if path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                return parse_html_page(text, path.as_uri(), location.url)
+            raise ExternalError(
+                f"find-links location {location.display} (from {location.source}) does not exist"
+            )
+        page = await self._get(location.url, location, _FLAT_ACCEPT)
+        if page is None:
+            raise ExternalError(
+                f"find-links location {location.display} (from {location.source}) not found"
+            )
+        text = page.body.decode(_charset(page.content_type), errors="replace")
+        return parse_html_page(text, page.url, location.url)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _get(self, url: str, origin: IndexUrl, accept: str) -> _Page | None:
+        """A page through the cache; ``None`` for 404/410 (the project is not there)."""
+        cached = self.cache.load(url, accept) if self.cache else None
+        now = time.time()
+        if cached is not None and not self.refresh and cached.fresh(now, self.ttl):
+            self._counts["cache_hits"] += 1
+            return _Page(cached.body, cached.content_type, cached.final_url)
+        headers = {"Accept": accept}
+        if cached is not None:
+            headers.update(cached.validators())
+        response, final_url = await self._send(url, origin, headers)
+        status = response.status_code
+        if status == 304 and cached is not None:
+            self._counts["revalidated"] += 1
+            caching = _cache_control(response.headers)
+            refreshed = _CacheEntry(
+                url=url,
+                final_url=cached.final_url,
+                content_type=cached.content_type,
+                fetched_at=time.time(),
+                etag=response.headers.get("etag", cached.etag),
+                last_modified=response.headers.get("last-modified", cached.last_modified),
+                max_age=caching.max_age if caching else cached.max_age,
+                no_cache=caching.no_cache if caching else cached.no_cache,
+                body=cached.body,
+            )
+            if self.cache is not None and (caching is None or caching.store):
+                self.cache.save(accept, refreshed)
+            return _Page(cached.body, cached.content_type, cached.final_url)
+        if status in (404, 410):
+            return None
+        if status in (401, 403):
+            hint = "credentials were sent" if origin.auth else "no credentials were found"
+            raise ExternalError(
+                f"index {origin.display} (from {origin.source}) refused access to "
+                f"{redact_url(url)} with HTTP {status} ({hint}: check the URL's userinfo, "
+                "netrc or UV_INDEX_<NAME>_USERNAME/PASSWORD)"
+            )
+        if status != 200:
+            raise ExternalError(
+                f"index {origin.display} (from {origin.source}) answered HTTP {status} "
+                f"for {redact_url(url)}"
+            )
+        self._counts["downloaded"] += 1
+        body = response.content
+        content_type = response.headers.get("content-type", "")
+        if self.cache is not None:
+            caching = _cache_control(response.headers)
+            if caching is None or caching.store:
+                self.cache.save(
+                    accept,
+                    _CacheEntry(
+                        url=url,
+                        final_url=final_url,
+                        content_type=content_type,
+                        fetched_at=time.time(),
+                        etag=response.headers.get("etag"),
+                        last_modified=response.headers.get("last-modified"),
+                        max_age=caching.max_age if caching else None,
+                        no_cache=caching.no_cache if caching else False,
+                        body=body,
+                    ),
+                )
+        return _Page(body, content_type, final_url)
+
+    async def _send(
+        self, url: str, origin: IndexUrl, headers: dict[str, str]
+    ) -> tuple[httpx.Response, str]:
+        """GET with bounded retries; the final response and the URL it came from."""
+        reason = "no attempt made"
+        delay = self.backoff
+        for attempt in range(self.tries):
+            if attempt:
+                self._counts["retries"] += 1
+                await asyncio.sleep(min(_MAX_BACKOFF, delay))
+                delay *= 2
+            try:
+                response, final_url = await self._follow(url, origin, headers)
+            except httpx.TransportError as exc:  # timeouts, refused, reset, truncated bodies
+                reason = redact_text(_describe_transport_error(exc), self.config.secrets())
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                reason = f"HTTP {response.status_code}"
+                asked = _retry_after(response.headers.get("retry-after"))
+                if asked is not None:
+                    delay = max(delay, asked)
+                continue
+            return response, final_url
+        self._counts["failures"] += 1
+        raise ExternalError(
+            f"index {origin.display} (from {origin.source}) unreachable: {reason} "
+            f"(after {self.tries} {'try' if self.tries == 1 else 'tries'})"
+        )
+
+    async def _follow(
+        self, url: str, origin: IndexUrl, headers: dict[str, str]
+    ) -> tuple[httpx.Response, str]:
+        """GET following redirects only within the same host, with the same credentials."""
+        client = self._http()
+        auth = httpx.BasicAuth(*origin.auth) if origin.auth else None
+        current = url
+        for _hop in range(_MAX_REDIRECTS + 1):
+            started = time.perf_counter()
+            self._counts["requests"] += 1
+            try:
+                response = await client.get(current, headers=headers, auth=auth)
+            except httpx.TransportError:
+                self._record(current, None, started, "retry")
+                raise
+            self._bytes += len(response.content)
+            location = response.headers.get("location")
+            if response.status_code not in _REDIRECTS or not location:
+                outcome = _outcome(response.status_code)
+                self._record(current, response.status_code, started, outcome)
+                return response, current
+            self._record(current, response.status_code, started, "redirect")
+            target = _strip_userinfo(urljoin(current, location))
+            if not _same_host(current, target):
+                raise ExternalError(
+                    f"index {origin.display} redirected {redact_url(current)} to another "
+                    f"host or an insecure URL ({redact_url(target)}); not followed, so "
+                    "credentials are never sent there"
+                )
+            current = target
+        raise ExternalError(f"index {origin.display}: too many redirects from {redact_url(url)}")
+
+    def _record(self, url: str, status: int | None, started: float, outcome: str) -> None:
+        elapsed = time.perf_counter() - started
+        self._seconds += elapsed
+        self._records.append(RequestRecord(redact_url(url), status, elapsed, outcome))
+
+
+def _outcome(status: int) -> str:
+    if status == 304:
+        return "revalidated"
+    if status == 200:
+        return "downloaded"
+    if status in (404, 410):
+        return "not-found"
+    if status == 429 or status >= 500:
+        return "retry"
+    return "error"
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def _same_host(source: str, target: str) -> bool:
+    """Whether following ``source`` -> ``target`` keeps credentials with the same server."""
+    a, b = urlsplit(source), urlsplit(target)
+    if (a.hostname or "").lower() != (b.hostname or "").lower():
+        return False
+    if a.scheme == b.scheme:
+        return a.port == b.port
+    return a.scheme == "http" and b.scheme == "https"  # an upgrade, never a downgrade
+
+
+def _directory_files(directory: Path, origin: str) -> list[DistFile]:
+    """A local directory of distributions (a find-links directory or a bare project dir)."""
+    files = []
+    for child in sorted(directory.iterdir()):
+        if child.is_file() and not child.name.startswith("."):
+            files.append(
+                DistFile(
+                    filename=child.name,
+                    url=child.resolve().as_uri(),
+                    size=child.stat().st_size,
+                    index=origin,
+                )
+            )
+    return files
+
+
+def fetch_projects(
+    config: IndexConfig,
+    names: Iterable[str],
+    *,
+    cache_dir: Path | str | bool | None = None,
+    ttl: float = 300.0,
+    refresh: bool = False,
+    concurrency: int = 8,
+    tries: int = 3,
+    backoff: float = 0.5,
+) -> tuple[dict[str, ProjectPage | ProjectNotFound], ClientStats]:
+    """Synchronous front door for commands: fetch ``names`` and return pages and statistics."""
+
+    async def run() -> tuple[dict[str, ProjectPage | ProjectNotFound], ClientStats]:
+        async with IndexClient(
+            config, cache_dir, ttl, refresh, tries=tries, backoff=backoff
+        ) as client:
+            pages = await client.fetch_many(names, concurrency=concurrency)
+            return pages, client.stats
+
+    return asyncio.run(run())
+
+
+__all__ = [
+    "ACCEPT",
+    "ClientStats",
+    "DistFile",
+    "HttpCache",
+    "IndexClient",
+    "ProjectNotFound",
+    "ProjectPage",
+    "Release",
+    "RequestRecord",
+    "fetch_projects",
+    "parse_html_page",
+    "parse_json_page",
+    "parse_upload_time",
+    "version_from_filename",
+]

@@ -1,0 +1,120 @@
+"""One entry per package a project depends on, however many files mention it.
+
+``check`` and ``upgrade`` think per package ("requests is at 2.19.0, declared in two files"),
+while files think per declaration. The inventory joins them: every declaration of a package,
+its current version (a lock's pin, else an exact ``==`` pin) and whether the project names it
+directly or only a lock pulls it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+from greenbump.model import Declaration, DependencyFile, Style
+from greenbump.poetry_constraints import poetry_to_specifier
+from greenbump.project import Project
+from greenbump.readers.pyproject import pipfile_specifier
+
+
+@dataclass(frozen=True)
+class Package:
+    """A package the project depends on."""
+
+    key: NormalizedName
+    name: str  # as first declared
+    declarations: tuple[Declaration, ...]
+    current: Version | None
+    current_from: str | None  # "path:line" of the pin or lock entry that fixes ``current``
+    direct: bool  # declared in a manifest (not only pinned by a lock file)
+
+    @property
+    def where(self) -> str:
+        """Where a person should look first."""
+        decl = self.declarations[0]
+        return f"{decl.file}:{decl.line}"
+
+    @property
+    def from_index(self) -> bool:
+        """Whether the package comes from an index at all (not a URL, VCS or path)."""
+        return any(d.url is None for d in self.declarations)
+
+    def specifiers(self) -> list[SpecifierSet]:
+        """Every version constraint the manifests put on the package (all must hold)."""
+        found: list[SpecifierSet] = []
+        for decl in self.declarations:
+            if decl.group == "lock" or decl.group.startswith("lock:") or decl.url is not None:
+                continue
+            found.extend(declared_specifiers(decl))
+        return found
+
+
+def declared_specifiers(decl: Declaration) -> list[SpecifierSet]:
+    """The PEP 440 meaning of a declaration's constraint (Poetry unions give the widest)."""
+    text = decl.constraint.strip()
+    if not text or text == "*":
+        return []
+    try:
+        if decl.style is Style.POETRY:
+            converted = poetry_to_specifier(text)
+            if isinstance(converted, list):
+                return []  # a union ("^1 || ^2") cannot be one SpecifierSet; do not guess
+            return [converted]
+        if decl.style is Style.PIPFILE:
+            return [pipfile_specifier(text)]
+        return [SpecifierSet(text)]
+    except (InvalidSpecifier, ValueError):
+        return []
+
+
+def build_inventory(project: Project) -> list[Package]:
+    """Packages of ``project``, direct ones first, each sorted by name."""
+    decls: dict[NormalizedName, list[Declaration]] = {}
+    pins: dict[NormalizedName, tuple[str, str]] = {}
+    direct: set[NormalizedName] = set()
+    for dep_file in project.files:
+        _collect_pins(project, dep_file, pins)
+        for decl in dep_file.declarations:
+            decls.setdefault(decl.key, []).append(decl)
+            if not dep_file.kind.is_lock and not decl.is_constraint:
+                direct.add(decl.key)
+    packages = []
+    for key, found in decls.items():
+        version, source = pins.get(key, (None, None))
+        packages.append(
+            Package(
+                key=key,
+                name=found[0].name,
+                declarations=tuple(found),
+                current=_version(version),
+                current_from=source,
+                direct=key in direct,
+            )
+        )
+    return sorted(packages, key=lambda p: (not p.direct, p.key))
+
+
+def _collect_pins(
+    project: Project, dep_file: DependencyFile, pins: dict[NormalizedName, tuple[str, str]]
+) -> None:
+    sources: Iterable[DependencyFile] = (dep_file,)
+    lock = project.lock_for(dep_file) if not dep_file.kind.is_lock else None
+    if lock is not None:
+        sources = (lock, dep_file)
+    for source in sources:
+        for decl in source.declarations:
+            if decl.locked is not None and decl.url is None:
+                pins.setdefault(decl.key, (decl.locked, f"{decl.file}:{decl.line}"))
+
+
+def _version(text: str | None) -> Version | None:
+    if text is None:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None

@@ -1,0 +1,144 @@
+"""The query stage: index pages and advisory results for a project's packages.
+
+Shared by ``check`` and ``upgrade``: both ask the same index, with the user's configuration,
+and the same advisory source, and both treat an unknown package as an input error that names
+the declaring file and line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import tomlkit
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+from greenbump.advisories import AdvisorySource, CheckResult, OsvApi, OsvDirectory
+from greenbump.advisories.api import DEFAULT_OSV_API
+from greenbump.candidates import lowest_python
+from greenbump.errors import InputError
+from greenbump.index import IndexClient, ProjectNotFound, ProjectPage
+from greenbump.indexconfig import IndexConfig, resolve_index_config
+from greenbump.inventory import Package
+from greenbump.poetry_constraints import poetry_to_specifier
+from greenbump.project import Project
+from greenbump.textio import read_text
+
+
+def target_python(requested: str | None, project: Project) -> Version:
+    """``--python`` (a version or an interpreter), else ``requires-python``, else this one."""
+    if requested:
+        try:
+            return Version(requested)
+        except InvalidVersion:
+            return _interpreter_version(requested)
+    requires = _requires_python(project)
+    if requires is not None:
+        try:
+            return lowest_python(requires)
+        except ValueError as exc:
+            raise InputError(str(exc), "pyproject.toml") from exc
+    return Version(".".join(str(part) for part in sys.version_info[:2]))
+
+
+def _interpreter_version(python: str) -> Version:
+    try:
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        return Version(out.strip())
+    except (OSError, subprocess.SubprocessError, InvalidVersion) as exc:
+        raise InputError(
+            f"--python {python!r} is neither a version nor a Python interpreter"
+        ) from exc
+
+
+def _requires_python(project: Project) -> SpecifierSet | None:
+    path = project.root / "pyproject.toml"
+    if not path.is_file():
+        return None
+    data = tomlkit.parse(read_text(path, display=Path("pyproject.toml"))).unwrap()
+    value = data.get("project", {}).get("requires-python")
+    if value is None:
+        value = data.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python")
+        if isinstance(value, str):
+            try:
+                converted = poetry_to_specifier(value)
+            except ValueError:
+                return None
+            return converted if isinstance(converted, SpecifierSet) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier as exc:
+        raise InputError(f"invalid requires-python {value!r}", "pyproject.toml") from exc
+
+
+def fetch_pages(
+    project: Project,
+    packages: list[Package],
+    *,
+    index_url: str | None = None,
+    extra_index_urls: list[str] | None = None,
+    config: IndexConfig | None = None,
+    ttl: float,
+    refresh: bool,
+    jobs: int,
+) -> dict[NormalizedName, ProjectPage]:
+    """Index pages for every package that comes from an index; unknown ones are input errors."""
+    if config is None:
+        config = index_config(project, index_url, extra_index_urls or [])
+    wanted = [p for p in packages if p.from_index]
+
+    async def fetch() -> dict[str, ProjectPage | ProjectNotFound]:
+        async with IndexClient(config, ttl=ttl, refresh=refresh) as client:
+            return await client.fetch_many([p.key for p in wanted], concurrency=jobs)
+
+    found = asyncio.run(fetch())
+    pages: dict[NormalizedName, ProjectPage] = {}
+    for package in wanted:
+        page = found[package.key]
+        if isinstance(page, ProjectNotFound):
+            decl = package.declarations[0]
+            raise InputError(page.message, decl.file, decl.line)
+        pages[package.key] = page
+    return pages
+
+
+def advisory_source(path: str | None, api_url: str | None) -> AdvisorySource:
+    """A local OSV database when one is given, else the OSV API."""
+    if path:
+        return OsvDirectory(Path(path).expanduser())
+    return OsvApi(api_url or DEFAULT_OSV_API)
+
+
+def check_vulnerabilities(
+    source: AdvisorySource, packages: list[Package]
+) -> dict[NormalizedName, CheckResult]:
+    """Advisory results for every package that has a current version."""
+    asked = [(p.key, str(p.current)) for p in packages if p.current is not None and p.from_index]
+    results = source.query(asked)
+    return {key: results[(key, version)] for key, version in asked if (key, version) in results}
+
+
+def index_config(
+    project: Project, index_url: str | None, extra_index_urls: list[str]
+) -> IndexConfig:
+    """The user's index configuration for ``project`` (see :mod:`greenbump.indexconfig`)."""
+    return resolve_index_config(
+        project.root,
+        project.files,
+        os.environ,
+        index_url=index_url,
+        extra_index_urls=extra_index_urls,
+    )

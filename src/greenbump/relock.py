@@ -1,0 +1,1037 @@
+"""Regenerate lock files with their own tools, moving only the packages an upgrade names.
+
+A lock is the output of a resolver, so greenbump never edits one by hand: after a plan has edited
+the manifests, each lock is rebuilt by the tool that owns its format, asked to keep every other
+package where it is. That keeps a bot's diff down to what the upgrade really changes, and it
+makes the lock exactly what the user's own tool would have written (hashes, markers, metadata
+only that tool knows how to fill in). Every tool runs through :func:`greenbump.proc.run`, inside
+the scratch worktree, with a time-out; a tool's refusal becomes a :class:`RelockFailed` carrying
+its own explanation, redacted, so the caller can reject that upgrade and say why.
+
+Per format:
+
+* ``uv.lock``: ``uv lock --upgrade-package NAME==VERSION``. uv reads the existing lock as
+  preferences, so unnamed packages stay put. The resolver options the lock records
+  (``[options]``: resolution and pre-release mode, fork strategy, ``exclude-newer``) are passed
+  back, because uv otherwise discards the whole lock when they differ from its defaults. uv.lock
+  records the URL of the index every package came from, so the *project's own* uv
+  configuration wins when it names indexes (``[[tool.uv.index]]``, ``index-url``, ... in
+  ``[tool.uv]`` or ``uv.toml``): passing greenbump's configuration then could move every package
+  to another index. Otherwise greenbump's :class:`~greenbump.indexconfig.IndexConfig` is passed
+  (it is what the user's ``uv lock`` sees: their environment and user configuration).
+* compiled requirements (pip-compile or ``uv pip compile`` output, also ``pylock.toml`` written
+  by ``uv pip compile``): the header's command is replayed with ``uv pip compile``, same input
+  files, same output file (which uv reads as preferences), options translated from pip-compile's
+  dialect where they differ (see ``_PIP_COMPILE_OPTIONS``), pip-compile's defaults reproduced
+  from what the file shows (index lines, extras, unsafe packages). The header itself is put back
+  byte for byte, and its command is also given as ``--custom-compile-command``: the file keeps
+  naming the command its owners run, and a reviewer sees only the pins and hashes move. Hashes
+  are computed by uv from the index.
+* ``pylock.toml`` exported from uv.lock (header ``uv export``): ``uv.lock`` is relocked as above,
+  then ``uv export --frozen`` with the header's options.
+* ``poetry.lock``: ``poetry lock`` (``--no-update`` on Poetry 1.x), which keeps locked versions
+  and applies manifest edits the caller made; packages to move that are already locked go
+  through ``poetry update --lock NAME`` instead. Poetry cannot lock an exact version without a
+  matching constraint, so a result other than the requested version is reported as a failure
+  (the caller can then constrain the manifest). Poetry resolves against the project's
+  ``[[tool.poetry.source]]`` tables (its lock records them); greenbump only lends it the
+  credentials it knows for those URLs. Poetry is the user's own when on ``PATH``, else
+  installed once into greenbump's tool cache (:func:`ensure_tool`).
+* ``pdm.lock``: ``pdm lock --update-reuse`` (``pdm update --no-sync --update-reuse NAME`` for
+  locked packages to move), when ``pdm`` is on ``PATH``.
+* ``Pipfile.lock``: ``pipenv lock`` when ``pipenv`` is on ``PATH``. pipenv re-resolves every
+  package; the result is still checked against the requested versions.
+
+Every result is read back with greenbump's own lock readers and checked: each package named in
+``upgrade`` that is in the new lock must be at exactly the requested version, and one that was
+locked before must not have vanished.
+
+:func:`compile_requirements` is the resolver question without any file to write: do these
+inputs plus these extra constraints install together, and at which versions?
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from greenbump import proc
+from greenbump.envs import bin_dir, uv_binary
+from greenbump.errors import ExternalError, GreenbumpError
+from greenbump.indexconfig import IndexConfig, IndexUrl
+from greenbump.model import DependencyFile, FileKind
+from greenbump.readers.locks import (
+    parse_pdm_lock,
+    parse_pipfile_lock,
+    parse_poetry_lock,
+    parse_pylock,
+    parse_uv_lock,
+)
+from greenbump.readers.requirements import compile_command, is_compiled, parse_requirements
+from greenbump.redact import redact_text
+from greenbump.textio import read_text, write_text
+
+__all__ = [
+    "POETRY_REQUIREMENT",
+    "RelockFailed",
+    "RelockUnsupported",
+    "ResolutionFailed",
+    "compile_requirements",
+    "ensure_tool",
+    "relock",
+    "tools_dir",
+]
+
+log = logging.getLogger(__name__)
+
+# Poetry installed on demand: one major version, so lock formats do not change under a user.
+POETRY_REQUIREMENT = "poetry>=2,<3"
+# Overrides where greenbump keeps the tools it installs (default: the user cache dir).
+TOOLS_DIR_VARIABLE = "GREENBUMP_TOOLS_DIR"
+
+_EXPLANATION_LINES = 20
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+# pip-compile leaves these out unless --allow-unsafe (uv always writes them).
+_UNSAFE = ("distribute", "pip", "setuptools")
+# Environment settings that would change a resolution behind the recorded options' back: the
+# lock or the header records what applies, and greenbump passes exactly that.
+_DROPPED_ENV = (
+    "UV_FROZEN",
+    "UV_LOCKED",
+    "UV_NO_SYNC",
+    "UV_CONSTRAINT",
+    "UV_OVERRIDE",
+    "UV_EXCLUDE",
+    "UV_BUILD_CONSTRAINT",
+    "UV_RESOLUTION",
+    "UV_PRERELEASE",
+    "UV_FORK_STRATEGY",
+    "UV_EXCLUDE_NEWER",
+    "UV_NO_SOURCES",
+    "UV_CUSTOM_COMPILE_COMMAND",
+    "UV_UPGRADE",
+    "UV_UPGRADE_PACKAGE",
+)
+# Progress chatter that says nothing about why a tool failed.
+_NOISE = re.compile(
+    r"^(?:Using (?:CPython|PyPy|Python)\b|Resolved \d+ package|Prepared \d+|Audited \d+"
+    r"|Creating virtualenv|Updating dependencies|Resolving dependencies|Writing lock file"
+    r"|Ignoring existing lockfile|Locking\b|Installing dependencies)",
+    re.IGNORECASE,
+)
+# uv.lock [options] keys -> the uv lock option that reproduces them.
+_UV_LOCK_OPTIONS = {
+    "resolution-mode": "--resolution",
+    "prerelease-mode": "--prerelease",
+    "fork-strategy": "--fork-strategy",
+    "exclude-newer": "--exclude-newer",
+}
+# Keys of a uv configuration table that name where packages come from.
+_UV_INDEX_KEYS = ("index", "index-url", "extra-index-url", "find-links", "no-index")
+_PIP_COMPILE_DEFAULT_INPUTS = ("requirements.in", "setup.py", "pyproject.toml", "setup.cfg")
+_FIND_LINKS_LINE = re.compile(r"^[ \t]*(?:-f|--find-links)\b", re.MULTILINE)
+_ANNOTATION_ON_PIN = re.compile(r"^[^#\s].*\S {2}# via ", re.MULTILINE)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class RelockFailed(ExternalError):
+    """The lock's tool could not regenerate it; ``explanation`` is the tool's own, redacted."""
+
+    def __init__(self, path: PurePosixPath | str, tool: str, explanation: str) -> None:
+        self.path = PurePosixPath(str(path))
+        self.tool = tool
+        self.explanation = explanation
+        super().__init__(f"{self.path}: {tool} failed: {explanation}")
+
+
+class RelockUnsupported(ExternalError):
+    """greenbump cannot regenerate this lock here (its tool is missing or unknown)."""
+
+
+class ResolutionFailed(ExternalError):
+    """uv found no set of versions that satisfies the inputs and constraints."""
+
+    def __init__(self, explanation: str) -> None:
+        self.explanation = explanation
+        super().__init__(f"no resolution: {explanation}")
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def relock(
+    project_dir: Path,
+    lock: DependencyFile,
+    index: IndexConfig,
+    *,
+    upgrade: Mapping[str, str] | None = None,
+    python: str | None = None,
+    timeout: float = 600,
+) -> None:
+    """Regenerate ``lock`` in place inside ``project_dir`` with its own tool.
+
+    Packages in ``upgrade`` (name -> version) move to exactly those versions; everything else
+    stays as locked where the resolution allows it. ``python`` is the interpreter (or version
+    request) for tools that need one (uv); ``timeout`` bounds the whole regeneration.
+
+    Raises :class:`RelockFailed` when the tool fails or the result misses a requested version,
+    :class:`RelockUnsupported` when this lock cannot be regenerated here.
+    """
+    job = _Job(
+        project_dir=Path(project_dir),
+        lock=lock,
+        index=index,
+        upgrades=_check_upgrades(upgrade or {}),
+        python=python,
+        deadline=time.monotonic() + timeout,
+    )
+    handlers: dict[FileKind, Callable[[_Job], None]] = {
+        FileKind.UV_LOCK: _relock_uv_lock,
+        FileKind.PIP_COMPILE: _relock_compiled,
+        FileKind.PYLOCK: _relock_pylock,
+        FileKind.POETRY_LOCK: _relock_poetry,
+        FileKind.PDM_LOCK: _relock_pdm,
+        FileKind.PIPFILE_LOCK: _relock_pipfile,
+    }
+    handler = handlers.get(lock.kind)
+    if handler is None:
+        raise RelockUnsupported(f"{lock.path}: a {lock.kind.value} file is not a lock file")
+    before = _pins(lock.kind, job.read(), lock.path)
+    handler(job)
+    _verify(job, before)
+
+
+def compile_requirements(
+    inputs: Sequence[Path],
+    *,
+    index: IndexConfig,
+    constraints: Sequence[str] = (),
+    python: str | None = None,
+    cwd: Path,
+    timeout: float = 600,
+) -> dict[str, str]:
+    """Resolve ``inputs`` plus ``constraints`` (requirement lines) with ``uv pip compile``.
+
+    Returns normalized name -> version for every package of the resolution (URL and editable
+    requirements, which have no version, are left out). Raises :class:`ResolutionFailed` with
+    uv's explanation when the set does not install together.
+    """
+    with tempfile.TemporaryDirectory(prefix="greenbump-compile-") as scratch:
+        argv: list[str | Path] = [uv_binary(), "pip", "compile", *inputs]
+        if constraints:
+            constraints_file = Path(scratch) / "constraints.txt"
+            constraints_file.write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
+            argv += ["--constraints", constraints_file]
+        argv += ["--no-header", "--no-annotate", *index.uv_args()]
+        if python:
+            argv += ["--python", python]
+        result = proc.run(
+            argv, cwd=cwd, env=_uv_env(index), timeout=timeout, check=False, what="uv pip compile"
+        )
+    if not result.ok:
+        raise ResolutionFailed(_explain(result, index.secrets()))
+    pins: dict[str, str] = {}
+    for decl in parse_requirements(result.stdout, PurePosixPath("<uv output>")).declarations:
+        if decl.locked is not None and decl.url is None:
+            pins[canonicalize_name(decl.name)] = decl.locked
+    return pins
+
+
+def tools_dir() -> Path:
+    """Where greenbump keeps the tools it installs itself (``$GREENBUMP_TOOLS_DIR`` wins)."""
+    override = os.environ.get(TOOLS_DIR_VARIABLE)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("greenbump")) / "tools"
+
+
+def ensure_tool(name: str, requirement: str, index: IndexConfig, *, timeout: float = 600) -> Path:
+    """The Python of greenbump's own virtual environment for tool ``name``, installed if needed.
+
+    The environment is built with uv beside its final place and renamed into it only once the
+    install succeeded, so a crash or a concurrent greenbump never leaves a half-installed tool
+    that looks complete (tools are run as ``python -m NAME``, which survives the rename).
+    ``requirement`` comes from the user's configured index (``index``).
+    """
+    home = tools_dir() / name
+    python = _venv_python(home)
+    if python.exists():
+        return python
+    home.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    uv = uv_binary()
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=home.parent) as scratch:
+        venv = Path(scratch) / "venv"
+        steps: list[list[str | Path]] = [
+            [uv, "venv", "--quiet", venv, "--python", sys.executable],
+            [uv, "pip", "install", "--python", _venv_python(venv), requirement, *index.uv_args()],
+        ]
+        for argv in steps:
+            result = proc.run(
+                argv,
+                cwd=Path(scratch),
+                env=_uv_env(index),
+                timeout=max(1.0, deadline - time.monotonic()),
+                check=False,
+                what=f"installing {name}",
+            )
+            if not result.ok:
+                raise RelockUnsupported(
+                    f"cannot install {requirement} into {home}: {_explain(result, index.secrets())}"
+                )
+        try:
+            venv.rename(home)
+        except OSError:
+            if not python.exists():  # not a concurrent install that won: a real failure
+                raise
+    return python
+
+
+# --------------------------------------------------------------------------------------------
+# The job and its checks
+
+
+@dataclass(frozen=True)
+class _Job:
+    project_dir: Path
+    lock: DependencyFile
+    index: IndexConfig
+    upgrades: dict[NormalizedName, str]
+    python: str | None
+    deadline: float
+
+    @property
+    def path(self) -> Path:
+        return self.project_dir / self.lock.path
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def read(self) -> str:
+        if self.path.exists():
+            return read_text(self.path, display=Path(self.lock.path))
+        return self.lock.text
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RelockFailed(self.lock.path, "relock", "timed out")
+        return left
+
+    def run(
+        self, argv: Sequence[str | Path], *, cwd: Path, env: Mapping[str, str], tool: str
+    ) -> None:
+        result = proc.run(argv, cwd=cwd, env=env, timeout=self.remaining(), check=False, what=tool)
+        if not result.ok:
+            raise RelockFailed(self.lock.path, tool, _explain(result, self.index.secrets()))
+
+    def upgrade_args(self) -> list[str]:
+        return [f"--upgrade-package={name}=={version}" for name, version in self.upgrades.items()]
+
+
+def _check_upgrades(upgrade: Mapping[str, str]) -> dict[NormalizedName, str]:
+    checked: dict[NormalizedName, str] = {}
+    for name, version in upgrade.items():
+        if not _NAME.match(name):
+            raise ValueError(f"not a project name: {name!r}")
+        try:
+            Version(version)
+        except InvalidVersion as exc:
+            raise ValueError(f"not a version for {name}: {version!r}") from exc
+        checked[canonicalize_name(name)] = version
+    return checked
+
+
+def _pins(kind: FileKind, text: str, path: PurePosixPath) -> dict[NormalizedName, set[Version]]:
+    """Every locked version per package (a uv.lock may hold several for different markers)."""
+    readers: dict[FileKind, Callable[[str, PurePosixPath], DependencyFile]] = {
+        FileKind.UV_LOCK: parse_uv_lock,
+        FileKind.PIP_COMPILE: parse_requirements,
+        FileKind.PYLOCK: parse_pylock,
+        FileKind.POETRY_LOCK: parse_poetry_lock,
+        FileKind.PDM_LOCK: parse_pdm_lock,
+        FileKind.PIPFILE_LOCK: parse_pipfile_lock,
+    }
+    found: dict[NormalizedName, set[Version]] = {}
+    for decl in readers[kind](text, path).declarations:
+        if decl.locked is None:
+            continue
+        try:
+            version = Version(decl.locked)
+        except InvalidVersion:
+            continue
+        found.setdefault(decl.key, set()).add(version)
+    return found
+
+
+def _verify(job: _Job, before: Mapping[NormalizedName, set[Version]]) -> None:
+    """Check the regenerated lock holds every requested version (see the module docstring)."""
+    try:
+        after = _pins(job.lock.kind, job.read(), job.lock.path)
+    except GreenbumpError as exc:
+        explanation = f"wrote a file greenbump cannot read: {exc}"
+        raise RelockFailed(job.lock.path, "relock", explanation) from exc
+    problems: list[str] = []
+    for name, wanted in job.upgrades.items():
+        versions = after.get(name)
+        if versions is None:
+            if name in before:
+                problems.append(f"{name} is no longer in the lock")
+            continue
+        if Version(wanted) not in versions:
+            shown = ", ".join(str(v) for v in sorted(versions))
+            problems.append(f"{name} is locked at {shown}, not {wanted}")
+    if problems:
+        raise RelockFailed(job.lock.path, "relock", "; ".join(problems))
+
+
+def _explain(result: proc.Completed, secrets: Sequence[str]) -> str:
+    """The first lines of a tool's explanation, without progress chatter, redacted."""
+    if result.timed_out:
+        return f"timed out after {result.duration:.0f} s"
+    text = result.stderr if result.stderr.strip() else result.stdout
+    lines = [
+        line.rstrip()
+        for line in text.splitlines()
+        if line.strip() and not _NOISE.match(line.strip())
+    ]
+    if not lines:
+        return f"exit code {result.returncode}"
+    if len(lines) > _EXPLANATION_LINES:
+        lines = [*lines[:_EXPLANATION_LINES], "..."]
+    return redact_text("\n".join(lines), secrets)
+
+
+# --------------------------------------------------------------------------------------------
+# Environments
+
+
+def _base_env(index: IndexConfig) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _DROPPED_ENV}
+    if index.cert:
+        # pip's configured CA bundle, for tools that read the conventional variables.
+        env.setdefault("SSL_CERT_FILE", index.cert)
+        env.setdefault("REQUESTS_CA_BUNDLE", index.cert)
+    return env
+
+
+def _uv_env(index: IndexConfig) -> dict[str, str]:
+    """For uv run with ``index.uv_args()``: credentials in variables, nothing conflicting."""
+    return index.uv_env(_base_env(index))
+
+
+def _venv_python(venv: Path) -> Path:
+    return bin_dir(venv) / ("python.exe" if sys.platform == "win32" else "python")
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    # tomllib is tomli vendored into Python 3.11; tomli is a dependency on 3.10.
+    parser = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    try:
+        document: dict[str, Any] = parser.loads(read_text(path))
+    except ValueError as exc:  # TOMLDecodeError
+        raise RelockUnsupported(f"{path}: invalid TOML: {exc}") from exc
+    return document
+
+
+def _table(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    current: Any = document
+    for key in keys:
+        current = current.get(key) if isinstance(current, Mapping) else None
+    return current if isinstance(current, Mapping) else {}
+
+
+# --------------------------------------------------------------------------------------------
+# uv.lock
+
+
+def _relock_uv_lock(job: _Job) -> None:
+    _uv_lock(job, job.folder, _lock_options(job.read()))
+
+
+def _uv_lock(job: _Job, folder: Path, options: list[str]) -> None:
+    argv: list[str | Path] = [uv_binary(), "lock", *options, *job.upgrade_args()]
+    if job.python:
+        argv += ["--python", job.python]
+    if _project_names_indexes(folder):
+        # The project's own index configuration, as its uv.lock records (module docstring).
+        env = _base_env(job.index)
+    else:
+        argv += job.index.uv_args()
+        env = _uv_env(job.index)
+    job.run(argv, cwd=folder, env=env, tool="uv lock")
+
+
+def _lock_options(text: str) -> list[str]:
+    """uv lock options reproducing the resolver settings a uv.lock records in ``[options]``."""
+    parser = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    header = text.split("[[package]]", 1)[0]  # [options] comes before the packages
+    try:
+        options = _table(parser.loads(header), "options")
+    except ValueError:
+        return []
+    args: list[str] = []
+    for key, flag in _UV_LOCK_OPTIONS.items():
+        value = options.get(key)
+        if isinstance(value, str):
+            args.append(f"{flag}={value}")
+    for name, value in _table(options, "exclude-newer-package").items():
+        if isinstance(value, str):
+            args.append(f"--exclude-newer-package={name}={value}")
+    return args
+
+
+def _project_names_indexes(folder: Path) -> bool:
+    """Whether the project's uv configuration says where packages come from."""
+    uv_toml = folder / "uv.toml"
+    if uv_toml.is_file() and not os.environ.get("UV_NO_CONFIG"):
+        table: Mapping[str, Any] = _load_toml(uv_toml)
+    elif (folder / "pyproject.toml").is_file():
+        table = _table(_load_toml(folder / "pyproject.toml"), "tool", "uv")
+    else:
+        return False
+    return any(key in table for key in _UV_INDEX_KEYS)
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled requirements (pip-compile / uv pip compile) and pylock.toml
+
+
+@dataclass
+class _Replay:
+    """How to run ``uv pip compile`` (or ``uv export``) again for one output file."""
+
+    cwd: Path
+    output: str
+    inputs: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    command: str | None = None  # the header's command line as written
+    notes: list[str] = field(default_factory=list)
+
+
+def _spellings(names: str, takes_value: bool, action: str) -> dict[str, tuple[bool, str]]:
+    return dict.fromkeys(names.split(), (takes_value, action))
+
+
+# Option spelling -> (takes a value, what to do). Actions: "keep"; "drop" (meaningless for a
+# replay, or decided by greenbump: indexes, upgrades, caches, verbosity); "output"; "python";
+# "unsupported"; and the pip-compile ones handled in _parse_command / _pip_compile_defaults.
+# An option missing here is kept as a flag from a uv header, left out from a pip-compile one.
+_UV_COMPILE_OPTIONS: dict[str, tuple[bool, str]] = {
+    **_spellings(
+        "-c --constraint --constraints --override --overrides --exclude --excludes"
+        " -b --build-constraint --build-constraints --extra --no-extra --group --no-group"
+        " --only-group --cert --format --annotation-style --no-binary --only-binary"
+        " --python-platform --python-version --no-emit-package --unsafe-package"
+        " --torch-backend --resolution --prerelease --prerelease-package --fork-strategy"
+        " --exclude-newer --exclude-newer-package --no-sources-package -C --config-setting"
+        " --config-settings --config-settings-package --no-build-isolation-package"
+        " --no-build-package --no-binary-package --keyring-provider --allow-insecure-host"
+        " --trusted-host --client-cert --directory --project --config-file --package --prune"
+        " --no-editable-package --script",
+        True,
+        "keep",
+    ),
+    **_spellings(
+        "--index --default-index -i --index-url --extra-index-url -f --find-links"
+        " --index-strategy -P --upgrade-package --upgrade-group --refresh-package --cache-dir"
+        " --color --link-mode --custom-compile-command",
+        True,
+        "drop",
+    ),
+    **_spellings(
+        "--no-index -U --upgrade --refresh -n --no-cache -q --quiet -v --verbose"
+        " --no-progress --frozen --locked --offline",
+        False,
+        "drop",
+    ),
+    **_spellings("-o --output-file", True, "output"),
+    **_spellings("-p --python", True, "python"),
+}
+
+# pip-compile (pip-tools 7) options and how each maps to uv pip compile.
+_PIP_COMPILE_OPTIONS: dict[str, tuple[bool, str]] = {
+    **_spellings("--extra --annotation-style", True, "keep"),
+    **_spellings(
+        "--all-extras --generate-hashes --no-header --no-annotate --no-build-isolation"
+        " --no-strip-extras --emit-index-url --emit-find-links",
+        False,
+        "keep",
+    ),
+    **_spellings("-c --constraint", True, "constraint"),
+    **_spellings("-o --output-file", True, "output"),
+    **_spellings("-p --pre", False, "pre"),  # -p is --pre for pip-compile, --python for uv
+    "--unsafe-package": (True, "unsafe-package"),
+    "--allow-unsafe": (False, "allow-unsafe"),
+    "--strip-extras": (False, "strip-extras"),
+    "--no-emit-index-url": (False, "no-emit-index-url"),
+    "--no-emit-find-links": (False, "no-emit-find-links"),
+    **_spellings(
+        "-i --index-url --extra-index-url -f --find-links --trusted-host --cert --client-cert"
+        " -P --upgrade-package --newline --max-rounds --pip-args --resolver --cache-dir --config",
+        True,
+        "drop",
+    ),
+    **_spellings(
+        "--no-index -v --verbose -q --quiet -n --dry-run -r --rebuild -U --upgrade"
+        " --no-upgrade --no-allow-unsafe --reuse-hashes --no-reuse-hashes --build-isolation"
+        " --emit-trusted-host --no-emit-trusted-host --emit-options --no-emit-options"
+        " --no-config --header --annotate",
+        False,
+        "drop",
+    ),
+    "--build-deps-for": (True, "unsupported"),
+    **_spellings("--all-build-deps --only-build-deps", False, "unsupported"),
+}
+
+
+def _relock_compiled(job: _Job) -> None:
+    _compile(job, pylock=False)
+
+
+def _relock_pylock(job: _Job) -> None:
+    text = job.read()
+    argv = compile_command(text) or []
+    if argv[:3] == ["uv", "pip", "compile"]:
+        _compile(job, pylock=True)
+    elif argv[:2] == ["uv", "export"]:
+        _export(job, argv)
+    else:
+        raise RelockUnsupported(
+            f"{job.lock.path}: cannot tell how this pylock.toml was made (its header names "
+            "neither `uv pip compile` nor `uv export`); regenerate it with its own tool"
+        )
+
+
+def _program(argv: Sequence[str]) -> str:
+    return PurePosixPath(argv[0]).name if argv else ""
+
+
+def _compile(job: _Job, *, pylock: bool) -> None:
+    text = job.read()
+    old = parse_requirements(text, job.lock.path) if not pylock else None
+    replay = _compile_replay(job, text, old)
+    uv = uv_binary()
+    if pylock:
+        help_text = proc.run([uv, "pip", "compile", "--help"], timeout=min(60.0, job.remaining()))
+        if "pylock.toml" not in help_text.stdout:
+            raise RelockUnsupported(
+                f"{job.lock.path}: this uv cannot write pylock.toml; upgrade uv to regenerate it"
+            )
+        if not any(o == "--format" or o.startswith("--format=") for o in replay.options):
+            replay.options += ["--format", "pylock.toml"]
+    for note in replay.notes:
+        log.info("%s: %s", job.lock.path, note)
+    argv: list[str | Path] = [
+        uv,
+        "pip",
+        "compile",
+        *replay.inputs,
+        *replay.options,
+        "--output-file",
+        replay.output,
+        *job.index.uv_args(),
+        *job.upgrade_args(),
+    ]
+    if replay.command is not None:
+        argv += ["--custom-compile-command", replay.command]
+    if job.python:
+        argv += ["--python", job.python]
+    job.run(argv, cwd=replay.cwd, env=_uv_env(job.index), tool="uv pip compile")
+    _restore_header(job, text)
+
+
+def _compile_replay(job: _Job, text: str, old: DependencyFile | None) -> _Replay:
+    """Work out inputs, options, output and working folder from the file's header."""
+    argv = compile_command(text) or []
+    command = _header_command_text(text, argv)
+    program = _program(argv)
+    if program == "pip-compile":
+        replay, seen = _parse_command(job, argv[1:], _PIP_COMPILE_OPTIONS, pip_compile=True)
+        _pip_compile_defaults(replay, seen, text, old)
+    elif argv[:3] == ["uv", "pip", "compile"]:
+        replay, _seen = _parse_command(job, argv[3:], _UV_COMPILE_OPTIONS, pip_compile=False)
+    else:
+        # A wrapper (``make requirements``) recorded with --custom-compile-command: the inputs
+        # and options are not written down, so take the conventional input and read the rest
+        # off the file itself.
+        replay = _custom_replay(job, text, old)
+    replay.command = command
+    if not replay.inputs:
+        raise RelockFailed(
+            job.lock.path, "uv pip compile", "its header names no input file to compile from"
+        )
+    for item in replay.inputs:
+        if item == "-":
+            raise RelockUnsupported(f"{job.lock.path}: compiled from standard input; cannot replay")
+        if not (replay.cwd / item).exists():
+            raise RelockFailed(
+                job.lock.path,
+                "uv pip compile",
+                f"input file {item} named in its header does not exist in {_shown(job, replay)}",
+            )
+    return replay
+
+
+def _shown(job: _Job, replay: _Replay) -> str:
+    try:
+        relative = replay.cwd.relative_to(job.project_dir).as_posix()
+    except ValueError:
+        return str(replay.cwd)
+    return "the project root" if relative == "." else relative
+
+
+def _parse_command(
+    job: _Job, args: Sequence[str], table: Mapping[str, tuple[bool, str]], *, pip_compile: bool
+) -> tuple[_Replay, set[str]]:
+    """Split a header's arguments into inputs and translated options; also the actions seen."""
+    inputs: list[str] = []
+    options: list[str] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    output: str | None = None
+    python: str | None = None
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        position += 1
+        if arg == "--":
+            inputs += args[position:]
+            break
+        if not arg.startswith("-") or arg == "-":
+            inputs.append(arg)
+            continue
+        spelling, equals, inline = arg.partition("=")
+        takes_value, action = table.get(spelling, (False, "unknown"))
+        value: str | None = None
+        if equals:
+            value = inline
+        elif takes_value and position < len(args):
+            value = args[position]
+            position += 1
+        seen.add(action)
+        if action == "keep" or (action == "unknown" and not pip_compile):
+            options += [spelling] if value is None else [spelling, value]
+        elif action == "output":
+            output = value
+        elif action == "python":
+            python = value
+        elif action == "constraint":
+            options += ["--constraints", value or ""]
+        elif action == "pre":
+            options += ["--prerelease", "allow"]
+        elif action == "unsafe-package":
+            options += ["--no-emit-package", value or ""]
+        elif action == "unsupported":
+            raise RelockUnsupported(
+                f"{job.lock.path}: pip-compile's {spelling} has no uv equivalent; "
+                "regenerate this file with pip-compile"
+            )
+        elif action in ("drop", "unknown"):
+            notes.append(f"header option {spelling} left out: greenbump decides it or uv has none")
+    if python is not None and job.python is None:
+        options += ["--python", python]
+    cwd, output_name = _locate(job, output)
+    replay = _Replay(cwd=cwd, output=output_name, inputs=inputs, options=options, notes=notes)
+    return replay, seen
+
+
+def _pip_compile_defaults(
+    replay: _Replay, seen: set[str], text: str, old: DependencyFile | None
+) -> None:
+    """Reproduce pip-compile's defaults where uv's differ, judged by what the file shows."""
+    if not replay.inputs:
+        # pip-compile's default inputs, the first that exists.
+        for candidate in _PIP_COMPILE_DEFAULT_INPUTS:
+            if (replay.cwd / candidate).exists():
+                replay.inputs.append(candidate)
+                break
+    declarations = old.declarations if old else ()
+    pins = {decl.key for decl in declarations if decl.locked}
+    if "no-emit-index-url" not in seen and old and (old.index_urls or old.extra_index_urls):
+        _add_flag(replay, "--emit-index-url")
+    if "no-emit-find-links" not in seen and _FIND_LINKS_LINE.search(text):
+        _add_flag(replay, "--emit-find-links")
+    if "strip-extras" not in seen and any(d.extras and d.locked for d in declarations):
+        _add_flag(replay, "--no-strip-extras")
+    if "allow-unsafe" not in seen:
+        for name in _UNSAFE:
+            if name not in pins:
+                replay.options += ["--no-emit-package", name]
+
+
+def _custom_replay(job: _Job, text: str, old: DependencyFile | None) -> _Replay:
+    cwd, output = _locate(job, None)
+    conventional = PurePosixPath(output).with_suffix(".in").as_posix()
+    replay = _Replay(cwd=cwd, output=output, inputs=[conventional])
+    replay.notes.append(f"header names a custom command; compiling {conventional}")
+    if "--hash" in text:
+        replay.options.append("--generate-hashes")
+    if old and any(d.extras and d.locked for d in old.declarations):
+        replay.options.append("--no-strip-extras")
+    if old and (old.index_urls or old.extra_index_urls):
+        replay.options.append("--emit-index-url")
+    if _FIND_LINKS_LINE.search(text):
+        replay.options.append("--emit-find-links")
+    if "# via" not in text:
+        replay.options.append("--no-annotate")
+    elif _ANNOTATION_ON_PIN.search(text):
+        replay.options += ["--annotation-style", "line"]
+    return replay
+
+
+def _add_flag(replay: _Replay, flag: str) -> None:
+    if flag not in replay.options:
+        replay.options.append(flag)
+
+
+def _locate(job: _Job, output: str | None) -> tuple[Path, str]:
+    """The folder the header's command ran in, and the output path relative to it.
+
+    The header's ``-o`` path is relative to where the command ran, so that folder is the part
+    of the file's own path that the ``-o`` path does not account for
+    (``requirements/prod.txt`` with ``-o requirements/prod.txt`` ran at the root; with
+    ``-o prod.txt`` in ``requirements/``). Without a usable ``-o``: the file's folder.
+    """
+    lock_parts = job.lock.path.parts
+    if output:
+        out = PurePosixPath(output)
+        size = len(out.parts)
+        usable = not out.is_absolute() and ".." not in out.parts and 0 < size <= len(lock_parts)
+        if usable and lock_parts[-size:] == out.parts:
+            return job.project_dir.joinpath(*lock_parts[:-size]), out.as_posix()
+    return job.folder, job.lock.path.name
+
+
+def _header_command_text(text: str, argv: Sequence[str]) -> str | None:
+    """The header's command line exactly as written (``compile_command`` gives it split)."""
+    if not argv:
+        return None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            if stripped:
+                break
+            continue
+        comment = stripped[1:].strip()
+        try:
+            if comment and shlex.split(comment) == list(argv):
+                return comment
+        except ValueError:
+            continue
+    return shlex.join(argv)
+
+
+def _header_end(text: str) -> int:
+    """Offset just past the leading block of comment and blank lines."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        offset += len(line)
+    return offset
+
+
+def _restore_header(job: _Job, old_text: str) -> None:
+    """Put the original header and line endings back on the regenerated file."""
+    new_text = read_text(job.path, display=Path(job.lock.path))
+    result = new_text
+    old_end, new_end = _header_end(old_text), _header_end(new_text)
+    if old_end and new_end and is_compiled(old_text):
+        result = old_text[:old_end] + new_text[new_end:]
+    if "\r\n" in old_text and "\r\n" not in result:
+        result = result.replace("\n", "\r\n")
+    if result != new_text:
+        write_text(job.path, result)
+
+
+def _export(job: _Job, argv: Sequence[str]) -> None:
+    """A pylock.toml exported from uv.lock: relock uv.lock, then export it again."""
+    text = job.read()
+    replay, _seen = _parse_command(job, argv[2:], _UV_COMPILE_OPTIONS, pip_compile=False)
+    if replay.inputs:
+        # uv export takes no positional arguments: these are values of options greenbump does
+        # not know, so the command cannot be replayed faithfully.
+        raise RelockUnsupported(
+            f"{job.lock.path}: cannot read the `uv export` command in its header "
+            f"(unexpected {' '.join(replay.inputs)})"
+        )
+    uv_lock = replay.cwd / "uv.lock"
+    if not uv_lock.is_file():
+        raise RelockFailed(
+            job.lock.path, "uv export", f"no uv.lock in {_shown(job, replay)} to export from"
+        )
+    _uv_lock(job, replay.cwd, _lock_options(read_text(uv_lock)))
+    export: list[str | Path] = [
+        uv_binary(),
+        "export",
+        "--frozen",
+        *replay.options,
+        "--output-file",
+        replay.output,
+    ]
+    if not any(o == "--format" or o.startswith("--format=") for o in replay.options):
+        export += ["--format", "pylock.toml"]
+    job.run(export, cwd=replay.cwd, env=_base_env(job.index), tool="uv export")
+    _restore_header(job, text)
+
+
+# --------------------------------------------------------------------------------------------
+# poetry.lock
+
+
+def _relock_poetry(job: _Job) -> None:
+    command = _poetry_command(job)
+    env = _base_env(job.index)
+    env.update(
+        POETRY_NO_INTERACTION="1",
+        # No virtual environment for the project: locking needs none, and one would be left
+        # in the user's cache for every scratch worktree.
+        POETRY_VIRTUALENVS_CREATE="false",
+    )
+    env.update(_poetry_credentials(job, env))
+    version = _tool_version(job, command, env, "poetry")
+    locked = _pins(FileKind.POETRY_LOCK, job.read(), job.lock.path)
+    moving = [name for name in job.upgrades if name in locked]
+    flags = ["--no-interaction", "--no-ansi"]
+    if moving:
+        # Re-resolves with these unlocked and everything else kept, manifest edits included.
+        argv = [*command, "update", "--lock", *flags, *moving]
+    elif version is not None and version.major < 2:
+        argv = [*command, "lock", "--no-update", *flags]
+    else:
+        argv = [*command, "lock", *flags]
+    job.run(argv, cwd=job.folder, env=env, tool="poetry")
+
+
+def _poetry_command(job: _Job) -> list[str]:
+    found = shutil.which("poetry")
+    if found:
+        return [found]
+    try:
+        python = ensure_tool("poetry", POETRY_REQUIREMENT, job.index, timeout=job.remaining())
+    except ExternalError as exc:
+        raise RelockUnsupported(f"{job.lock.path}: not supported without poetry ({exc})") from exc
+    return [str(python), "-m", "poetry"]
+
+
+def _poetry_credentials(job: _Job, env: Mapping[str, str]) -> dict[str, str]:
+    """``POETRY_HTTP_BASIC_<SOURCE>_*`` for the project's sources greenbump has credentials for."""
+    pyproject = job.folder / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    sources = _table(_load_toml(pyproject), "tool", "poetry").get("source", [])
+    known = {_url_key(entry.url): entry for entry in _index_entries(job.index)}
+    found: dict[str, str] = {}
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, Mapping):
+            continue
+        name, url = source.get("name"), source.get("url")
+        if not isinstance(name, str) or not isinstance(url, str):
+            continue
+        entry = known.get(_url_key(url))
+        if entry is None or entry.auth is None:
+            continue
+        prefix = "POETRY_HTTP_BASIC_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+        if f"{prefix}_USERNAME" in env or f"{prefix}_PASSWORD" in env:
+            continue
+        found[f"{prefix}_USERNAME"] = entry.username or ""
+        found[f"{prefix}_PASSWORD"] = entry.password or ""
+    return found
+
+
+def _index_entries(index: IndexConfig) -> tuple[IndexUrl, ...]:
+    return (*index.search_order(), *index.find_links)
+
+
+def _url_key(url: str) -> str:
+    return url.rstrip("/").lower()
+
+
+def _tool_version(
+    job: _Job, command: Sequence[str], env: Mapping[str, str], tool: str
+) -> Version | None:
+    result = proc.run(
+        [*command, "--version"],
+        cwd=job.folder,
+        env=env,
+        timeout=min(60.0, job.remaining()),
+        check=False,
+        what=tool,
+    )
+    match = re.search(r"(\d+(?:\.\d+)+)", result.stdout)
+    if not result.ok or match is None:
+        return None
+    try:
+        return Version(match.group(1))
+    except InvalidVersion:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# pdm.lock and Pipfile.lock: only with the user's own tool
+
+
+def _require(job: _Job, program: str) -> str:
+    found = shutil.which(program)
+    if found is None:
+        raise RelockUnsupported(
+            f"{job.lock.path}: not supported without {program} (install {program} to regenerate it)"
+        )
+    return found
+
+
+def _relock_pdm(job: _Job) -> None:
+    pdm = _require(job, "pdm")
+    env = _base_env(job.index)
+    env.update(PDM_NON_INTERACTIVE="1", PDM_CHECK_UPDATE="false")
+    pyproject = job.folder / "pyproject.toml"
+    has_sources = pyproject.is_file() and bool(
+        _table(_load_toml(pyproject), "tool", "pdm").get("source")
+    )
+    primary = job.index.index
+    if not has_sources and primary is not None and "PDM_PYPI_URL" not in env:
+        # pdm's default source is replaced by the user's configured index.
+        env["PDM_PYPI_URL"] = primary.url
+        if primary.auth is not None:
+            env["PDM_PYPI_USERNAME"] = primary.username or ""
+            env["PDM_PYPI_PASSWORD"] = primary.password or ""
+    locked = _pins(FileKind.PDM_LOCK, job.read(), job.lock.path)
+    moving = [name for name in job.upgrades if name in locked]
+    if moving:
+        argv = [pdm, "update", "--no-sync", "--update-reuse", *moving]
+    else:
+        argv = [pdm, "lock", "--update-reuse"]
+    job.run(argv, cwd=job.folder, env=env, tool="pdm")
+
+
+def _relock_pipfile(job: _Job) -> None:
+    pipenv = _require(job, "pipenv")
+    env = _base_env(job.index)
+    env.update(PIPENV_YES="1", PIPENV_NOSPIN="1", PIPENV_NO_INHERIT="1")
+    argv = [pipenv, "lock"]
+    if job.python:
+        argv += ["--python", job.python]
+    job.run(argv, cwd=job.folder, env=env, tool="pipenv")

@@ -1,0 +1,58 @@
+"""Terminal output: rich tables on a colour terminal, plain aligned text everywhere else.
+
+Plain output matters as much as pretty output: CI logs, pipes and ``NO_COLOR`` users get
+columns they can grep, with no box-drawing characters or escape codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+
+def fancy(stream: TextIO | None = None) -> bool:
+    """Whether to draw rich output: a terminal, colour not disabled, not in CI."""
+    out = stream if stream is not None else sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("CI") or os.environ.get("TERM") == "dumb":
+        return False
+    return out.isatty()
+
+
+def print_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Print a table: rich when :func:`fancy`, else aligned plain columns."""
+    out = stream if stream is not None else sys.stdout
+    if fancy(out):
+        table = Table(title=title, header_style="bold")
+        for header in headers:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*row)
+        Console(file=out).print(table)
+        return
+    if title:
+        out.write(f"{title}\n")
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    for line in [headers, *rows]:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        out.write("\n")
+
+
+def print_json(document: dict[str, Any], stream: TextIO | None = None) -> None:
+    """Print a machine-readable document (callers put ``schema_version`` in it)."""
+    out = stream if stream is not None else sys.stdout
+    json.dump(document, out, indent=2, sort_keys=False)
+    out.write("\n")

@@ -1,0 +1,131 @@
+"""Ask uv whether a set of versions installs together, and what the whole environment is then.
+
+Every environment greenbump tests is "the project's declared dependencies, with these packages
+at these versions": the declarations are written out as one requirements input (so Poetry,
+Pipfile, setup.cfg and PEP 621 projects all resolve the same way), the chosen versions as
+constraints, and ``uv pip compile`` answers with the full pinned set or with its explanation of
+why not. No resolver is written here; uv is the resolver.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from greenbump import proc
+from greenbump.envs import uv_binary
+from greenbump.indexconfig import IndexConfig
+from greenbump.inventory import declared_specifiers
+from greenbump.model import Declaration
+from greenbump.project import Project
+from greenbump.redact import redact_text
+
+_SKIPPED_GROUPS = ("build", "lock", "constraints", "overrides")
+_PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """uv's answer: the pinned set, or why there is none."""
+
+    pins: Mapping[NormalizedName, str]
+    ok: bool
+    explanation: str = ""
+
+
+def requirement_lines(project: Project) -> tuple[list[str], list[str]]:
+    """(requirements, constraints) in PEP 508 form for every manifest declaration."""
+    requirements: list[str] = []
+    constraints: list[str] = []
+    for dep_file in project.files:
+        if dep_file.kind.is_lock:
+            continue
+        for decl in dep_file.declarations:
+            if decl.group.startswith("lock") or decl.group == "build":
+                continue
+            line = _pep508(decl)
+            if line is None:
+                continue
+            if decl.is_constraint or decl.group in ("constraints", "overrides"):
+                constraints.append(line)
+            elif decl.group not in _SKIPPED_GROUPS:
+                requirements.append(line)
+    return sorted(set(requirements)), sorted(set(constraints))
+
+
+def _pep508(decl: Declaration) -> str | None:
+    extras = f"[{','.join(decl.extras)}]" if decl.extras else ""
+    marker = f" ; {decl.marker}" if decl.marker else ""
+    if decl.url is not None:
+        if decl.editable or "://" not in decl.url:
+            return None  # local paths and editables are the project's own code, not an index's
+        return f"{decl.name}{extras} @ {decl.url}{marker}"
+    specs = declared_specifiers(decl)
+    spec = ",".join(str(s) for s in specs if str(s))
+    return f"{decl.name}{extras}{spec}{marker}"
+
+
+def resolve(
+    requirements: Sequence[str],
+    constraints: Sequence[str],
+    pins: Mapping[str, str],
+    *,
+    index: IndexConfig,
+    python: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> Resolution:
+    """Resolve ``requirements`` with ``pins`` (name -> exact version) and ``constraints``."""
+    with tempfile.TemporaryDirectory(prefix="greenbump-resolve-") as tmp:
+        folder = Path(tmp)
+        (folder / "requirements.in").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        lines = [*constraints, *(f"{name}=={version}" for name, version in sorted(pins.items()))]
+        (folder / "constraints.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        argv = [
+            uv_binary(),
+            "pip",
+            "compile",
+            "requirements.in",
+            "--constraint",
+            "constraints.txt",
+            "--python-version",
+            python,
+            "--no-header",
+            "--no-annotate",
+            "--quiet",
+            *index.uv_args(),
+        ]
+        result = proc.run(
+            argv, cwd=folder, env=index.uv_env(env), timeout=timeout, check=False, what="uv"
+        )
+    if not result.ok:
+        explanation = redact_text((result.stderr or result.stdout).strip(), index.secrets())
+        return Resolution({}, False, explanation)
+    return Resolution(parse_pins(result.stdout), True)
+
+
+def parse_pins(text: str) -> dict[NormalizedName, str]:
+    """``name==version`` lines of a compiled requirements output."""
+    pins: dict[NormalizedName, str] = {}
+    for line in text.splitlines():
+        match = _PIN_LINE.match(line.strip())
+        if match:
+            pins[canonicalize_name(match.group(1))] = match.group(2)
+    return pins
+
+
+def named_in(explanation: str, names: Sequence[str]) -> list[str]:
+    """Which of ``names`` uv's explanation mentions (suspects of a conflict)."""
+    lowered = explanation.lower()
+    found = []
+    for name in names:
+        pattern = re.compile(rf"(?<![a-z0-9._-]){re.escape(name.lower())}(?![a-z0-9_-])")
+        spelled = {name.lower(), name.lower().replace("-", "_"), name.lower().replace("-", ".")}
+        if pattern.search(lowered) or any(s in lowered.split() for s in spelled):
+            found.append(name)
+    return found

@@ -1,0 +1,707 @@
+"""The git boundary: everything greenbump does to a repository goes through :class:`Git`.
+
+greenbump's promise is that an upgrade never touches the user's branch, HEAD, index or work
+tree. So all edits and test runs happen in a scratch ``git worktree`` in a temp folder outside
+the user's tree, the result is committed there (detached), and a new branch is pointed at that
+commit with ``git branch`` - the one write to the user's repository besides the worktree's own
+bookkeeping and an optional ``info/exclude`` line.
+
+Every git call is an argument list through :func:`greenbump.proc.run` with an environment that
+cannot block or surprise: no terminal prompts, no pager, no editor, no user hooks, English
+messages (we match a few), no optional index refreshes (``git status`` would otherwise rewrite
+the user's index), and none of the ``GIT_DIR``-style variables a hook or wrapper may have
+exported, which would silently point our commands at another repository or index. Revisions
+are passed after ``--end-of-options`` and paths as literal pathspecs, so a name that looks like
+an option or a glob means only itself.
+
+``proc.run`` decodes output as text with universal newlines, which is lossless for the hex,
+refs and NUL-separated path lists we parse but not for file contents; :meth:`Git.show_file`
+therefore has git write the file to disk and reads the bytes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import string
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from greenbump import proc
+from greenbump.errors import ExternalError, GreenbumpError, InputError
+from greenbump.textio import read_text, write_text
+
+log = logging.getLogger(__name__)
+
+Operation = Literal["merge", "rebase", "am", "cherry-pick", "revert", "bisect"]
+
+BOT_NAME = "greenbump"
+BOT_EMAIL = "greenbump@localhost"
+
+# Variables that relocate the repository, its index or object store. A greenbump started from
+# a git hook or an IDE inherits them; honouring them would make `git add` in our worktree stage
+# into the user's index, for example.
+_RELOCATING_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_GRAFT_FILE",
+        "GIT_SHALLOW_FILE",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_INTERNAL_SUPER_PREFIX",
+    }
+)
+
+# Where git keeps the marker of each unfinished operation, in the order we report them: an
+# `am` and a `rebase` share `rebase-apply`, told apart by the `applying` file.
+_OPERATION_MARKERS: tuple[tuple[str, Operation], ...] = (
+    ("rebase-merge", "rebase"),
+    ("rebase-apply/applying", "am"),
+    ("rebase-apply", "rebase"),
+    ("MERGE_HEAD", "merge"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+    ("BISECT_LOG", "bisect"),
+)
+
+_FINISH_HINT: Mapping[Operation, str] = {
+    "merge": "git merge --continue or git merge --abort",
+    "rebase": "git rebase --continue or git rebase --abort",
+    "am": "git am --continue or git am --abort",
+    "cherry-pick": "git cherry-pick --continue or git cherry-pick --abort",
+    "revert": "git revert --continue or git revert --abort",
+    "bisect": "git bisect reset",
+}
+
+_SHOWN_DIRTY = 5  # how many dirty paths an error message names before "and N more"
+_HASH_BATCH = 200  # paths per `git hash-object` call, well below any argv limit
+
+
+class NothingToCommit(GreenbumpError):
+    """:meth:`Git.commit` found the given paths unchanged: the caller should have checked."""
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """A snapshot of the user's repository, taken before greenbump does anything.
+
+    ``head`` is ``None`` on an unborn branch (no commits yet), ``branch`` is ``None`` when HEAD
+    is detached. ``changed`` lists repository-relative POSIX paths that differ from HEAD:
+    staged and unstaged changes (both sides of a rename) and untracked files that are not
+    ignored. ``operation`` names an unfinished merge, rebase, am, cherry-pick, revert or bisect.
+    """
+
+    root: Path
+    head: str | None
+    branch: str | None
+    changed: tuple[str, ...]
+    operation: Operation | None
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the work tree or index differs from HEAD (untracked files included)."""
+        return bool(self.changed)
+
+    @property
+    def detached(self) -> bool:
+        """HEAD points at a commit, not a branch; an upgrade then has no branch to name."""
+        return self.branch is None
+
+
+class Git:
+    """One repository's work tree (the user's, or a scratch worktree), addressed by its root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"Git({str(self.root)!r})"
+
+    # -- finding and inspecting -------------------------------------------------------------
+
+    @classmethod
+    def find(cls, path: Path) -> Git:
+        """The repository whose work tree contains ``path`` (a file or a folder)."""
+        path = Path(path).absolute()
+        start = path if path.is_dir() else path.parent
+        if not start.is_dir():
+            raise InputError("no such file or directory", path)
+        result = _run_git(["rev-parse", "--show-toplevel"], cwd=start, check=False)
+        if not result.ok:
+            message = result.stderr.strip()
+            if "dubious ownership" in message:
+                raise InputError(
+                    "git refuses this repository (owned by another user); see "
+                    "`git config --global --add safe.directory`",
+                    path,
+                )
+            if "must be run in a work tree" in message:
+                raise InputError("not inside a git work tree (a bare repository?)", path)
+            if "not a git repository" in message:
+                raise InputError("not a git repository", path)
+            raise proc.CommandFailed(result, "git rev-parse")
+        return cls(Path(result.stdout.rstrip("\n")))
+
+    def state(self) -> RepoState:
+        """Read HEAD, branch, changed paths and any unfinished operation."""
+        return RepoState(
+            root=self.root,
+            head=self.head(),
+            branch=self._branch(),
+            changed=tuple(self._changed_paths()),
+            operation=self._operation(),
+        )
+
+    def head(self) -> str | None:
+        """HEAD's commit sha, or ``None`` on an unborn branch."""
+        result = self._git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], check=False)
+        return result.stdout.strip() if result.ok else None
+
+    def require_clean(self, allow_dirty: bool = False) -> RepoState:
+        """Return the state if an upgrade may start here; raise :class:`InputError` if not.
+
+        An unfinished operation is always refused: its HEAD and index are half-way states the
+        user has not decided on. Uncommitted changes are refused unless ``allow_dirty``.
+        A detached HEAD is fine; callers read ``state.detached``.
+        """
+        state = self.state()
+        if state.operation is not None:
+            raise InputError(
+                f"a {state.operation} is in progress; finish it first "
+                f"({_FINISH_HINT[state.operation]})",
+                self.root,
+            )
+        if state.head is None:
+            raise InputError("the repository has no commits yet", self.root)
+        if state.dirty and not allow_dirty:
+            shown = ", ".join(state.changed[:_SHOWN_DIRTY])
+            if len(state.changed) > _SHOWN_DIRTY:
+                shown += f" and {len(state.changed) - _SHOWN_DIRTY} more"
+            raise InputError(
+                f"the work tree has uncommitted changes ({shown}); commit or stash them, "
+                "or allow a dirty tree (--allow-dirty)",
+                self.root,
+            )
+        return state
+
+    def _branch(self) -> str | None:
+        result = self._git(["symbolic-ref", "--quiet", "HEAD"], check=False)
+        if not result.ok:
+            return None
+        ref = result.stdout.strip()
+        return ref.removeprefix("refs/heads/")
+
+    def _changed_paths(self) -> list[str]:
+        out = self._git(["status", "--porcelain=v1", "-z", "--untracked-files=all"]).stdout
+        records = out.split("\0")
+        paths: dict[str, None] = {}
+        i = 0
+        while i < len(records):
+            record = records[i]
+            i += 1
+            if len(record) < 4:
+                continue
+            paths[record[3:]] = None
+            if record[0] in "RC" and i < len(records):  # a rename/copy: the source follows
+                paths[records[i]] = None
+                i += 1
+        return list(paths)
+
+    def _operation(self) -> Operation | None:
+        args = ["rev-parse"]
+        for marker, _ in _OPERATION_MARKERS:
+            args += ["--git-path", marker]
+        lines = self._git(args).stdout.splitlines()
+        for line, (_, operation) in zip(lines, _OPERATION_MARKERS, strict=False):
+            if (self.root / line).exists():
+                return operation
+        return None
+
+    # -- the scratch worktree ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def worktree(self, prefix: str = "greenbump") -> Iterator[Path]:
+        """Check HEAD out, detached, into a new temp folder outside the user's work tree.
+
+        The folder and git's record of it are removed when the block exits, however it exits
+        (an exception, ^C, or a SIGTERM handler that raises). Commits made there survive in the
+        object store; point a branch at them with :meth:`create_branch` before leaving.
+        """
+        head = self.head()
+        if head is None:
+            raise InputError("the repository has no commits yet", self.root)
+        path = Path(tempfile.mkdtemp(prefix=f"{prefix}-")).resolve()
+        try:
+            if path.is_relative_to(self.root):
+                raise InputError(
+                    f"the temp folder {path} is inside the repository; set TMPDIR elsewhere",
+                    self.root,
+                )
+            self._git(["worktree", "add", "--detach", "--quiet", str(path), head])
+            yield path
+        finally:
+            self._drop_worktree(path)
+
+    def _drop_worktree(self, path: Path) -> None:
+        """Remove a scratch worktree; each step runs even if the one before failed."""
+        try:
+            with contextlib.suppress(GreenbumpError):
+                self._git(["worktree", "remove", "--force", "--force", str(path)], check=False)
+        finally:
+            try:
+                shutil.rmtree(path, ignore_errors=True)
+            finally:
+                with contextlib.suppress(GreenbumpError):
+                    # Prune only when our entry is left: a blanket prune would also forget
+                    # the user's worktrees on drives that are not mounted right now.
+                    if path in self.worktrees():
+                        self._git(["worktree", "unlock", str(path)], check=False)
+                        self._git(["worktree", "prune"], check=False)
+
+    def worktrees(self) -> list[Path]:
+        """Every work tree git records for this repository, the main one first."""
+        out = self._git(["worktree", "list", "--porcelain"]).stdout  # -z needs git 2.36
+        return [
+            Path(line[len("worktree ") :])
+            for line in out.splitlines()
+            if line.startswith("worktree ")
+        ]
+
+    def copy_paths(self, worktree: Path, paths: Iterable[str]) -> None:
+        """Copy files (or folders) from this work tree into ``worktree`` at the same place.
+
+        This carries a dirty tree's uncommitted changes over when the user allowed them: a
+        path missing here is deleted there, symlinks are copied as links. Paths are
+        repository-relative and may not leave the tree or enter ``.git``.
+        """
+        target_root = worktree.resolve()
+        for rel in paths:
+            parts = _relative_parts(rel)
+            source = self.root.joinpath(*parts)
+            target = target_root.joinpath(*parts)
+            _require_inside(source.parent.resolve(), self.root.resolve(), rel)
+            _require_inside(target.parent.resolve(), target_root, rel)
+            _remove(target)  # never write through a link or into a folder that was a file
+            if source.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(_link_target(source))
+            elif source.is_dir():
+                shutil.copytree(source, target, symlinks=True)
+            elif source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target, follow_symlinks=False)
+
+    # -- writing: commit, branch, exclude ---------------------------------------------------
+
+    def commit(
+        self,
+        worktree: Path,
+        paths: Sequence[str],
+        message: str,
+        author: str | None = None,
+        *,
+        sign: bool = False,
+    ) -> str:
+        """Commit exactly ``paths`` (additions, edits, deletions) in ``worktree``; return the sha.
+
+        Hooks never run (``--no-verify``, and no hooks path at all): they are the user's
+        checks for their own commits, and may prompt or take minutes. Signing is off unless
+        ``sign``, since a passphrase prompt would hang. If no identity is configured, the
+        commit is made as greenbump so it cannot fail on a fresh machine or in CI.
+        ``author`` is ``"Name <email>"``.
+        """
+        if not paths:
+            raise NothingToCommit("nothing to commit: no paths given")
+        if not message.strip():
+            raise ValueError("empty commit message")
+        if author is not None and not _is_ident(author):
+            raise InputError(f"author must look like 'Name <email>', not {author!r}")
+        for rel in paths:
+            _relative_parts(rel)
+        self._git(["add", "--all", "--", *paths], cwd=worktree)
+        staged = self._git(
+            ["diff", "--cached", "--quiet", "HEAD", "--", *paths], cwd=worktree, check=False
+        )
+        if staged.returncode == 0:
+            raise NothingToCommit("nothing to commit: the given paths are unchanged")
+        if staged.returncode != 1:
+            raise proc.CommandFailed(staged, "git diff")
+        args = ["commit", "--quiet", "--no-verify", "--cleanup=whitespace", "--file=-"]
+        args.append("--gpg-sign" if sign else "--no-gpg-sign")
+        if author is not None:
+            args.append(f"--author={author}")
+        args += ["--only", "--", *paths]
+        env = self._identity_env(worktree)
+        self._git(args, cwd=worktree, extra_env=env, input_text=message)
+        return self._git(["rev-parse", "--verify", "HEAD"], cwd=worktree).stdout.strip()
+
+    def _identity_env(self, cwd: Path) -> dict[str, str]:
+        """Fill in greenbump's identity for any name/email neither config nor env provides."""
+        result = self._git(
+            ["config", "-z", "--get-regexp", r"^(user|author|committer)\.(name|email)$"],
+            cwd=cwd,
+            check=False,
+        )
+        configured = set()
+        for entry in result.stdout.split("\0"):
+            key, _, value = entry.partition("\n")
+            if value.strip():
+                configured.add(key.lower())
+        env: dict[str, str] = {}
+        for role in ("author", "committer"):
+            for field, default in (("name", BOT_NAME), ("email", BOT_EMAIL)):
+                variable = f"GIT_{role.upper()}_{field.upper()}"
+                if os.environ.get(variable, "").strip():
+                    continue
+                if f"user.{field}" in configured or f"{role}.{field}" in configured:
+                    continue
+                if field == "email" and os.environ.get("EMAIL", "").strip():
+                    continue  # git's own fallback for user.email
+                env[variable] = default
+        return env
+
+    def create_branch(self, name: str, sha: str) -> None:
+        """Create branch ``name`` at commit ``sha`` without checking it out.
+
+        An existing branch is never moved: the user may have work on it.
+        """
+        _check_branch_name(name)
+        commit = self._git(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{_rev(sha)}^{{commit}}"],
+            check=False,
+        )
+        if not commit.ok:
+            raise InputError(f"not a commit: {sha!r}", self.root)
+        if self.branch_exists(name):
+            raise InputError(f"branch {name!r} already exists", self.root)
+        result = self._git(
+            ["branch", "--no-track", "--end-of-options", name, commit.stdout.strip()],
+            check=False,
+        )
+        if "already exists" in result.stderr:  # created between our check and now
+            raise InputError(f"branch {name!r} already exists", self.root)
+        if not result.ok:
+            raise proc.CommandFailed(result, "git branch")
+
+    def branch_exists(self, name: str) -> bool:
+        """Whether ``refs/heads/<name>`` exists."""
+        result = self._git(["show-ref", "--verify", "--quiet", f"refs/heads/{name}"], check=False)
+        return result.ok
+
+    def exclude(self, pattern: str) -> bool:
+        """Add ``pattern`` to the repository's ``info/exclude``; return whether it was added.
+
+        That file is local to this clone (never committed) and shared by all its worktrees, so
+        it is where greenbump hides its own state without editing the user's ``.gitignore``.
+        """
+        if not pattern.strip() or "\n" in pattern or "\r" in pattern:
+            raise ValueError(f"bad exclude pattern {pattern!r}")
+        path = self._git_path("info/exclude")
+        text = read_text(path) if path.exists() else ""
+        if pattern in (line.rstrip("\r") for line in text.split("\n")):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        write_text(path, f"{text}{pattern}\n")
+        return True
+
+    # -- reading history and content --------------------------------------------------------
+
+    def tracked_tree_hash(self, paths: Sequence[str] | None = None) -> str:
+        """A digest of the tracked files' content as it is in the work tree right now.
+
+        The index says what each tracked file held when last staged; files the work tree has
+        changed since are hashed again with ``git hash-object``, deleted ones are marked. So
+        the digest follows uncommitted edits and renamed modes but ignores untracked files and
+        mere timestamp changes. ``paths`` limits it to those files or folders.
+        """
+        if paths is not None and not paths:
+            return hashlib.sha256(b"greenbump-tree-v1\0").hexdigest()
+        spec = ["--", *paths] if paths is not None else []
+        records: dict[tuple[str, str], str] = {}
+        for entry in self._git(["ls-files", "--stage", "-z", *spec]).stdout.split("\0"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition("\t")
+            mode, sha, stage = meta.split(" ")
+            records[(path, stage)] = f"{mode} {sha}"
+        modified: dict[str, str] = {}  # path -> mode reported for the work tree
+        raw = self._git(["diff-files", "-z", "--no-renames", *spec]).stdout.split("\0")
+        for meta, path in zip(raw[::2], raw[1::2], strict=False):
+            modified[path] = meta.lstrip(":").split(" ")[1]
+        regular: list[str] = []
+        for path, mode in modified.items():
+            for stage in ("1", "2", "3"):
+                records.pop((path, stage), None)
+            full = self.root / path
+            if not full.is_symlink() and not full.exists():
+                records[(path, "0")] = "deleted"
+            elif full.is_symlink():
+                target = os.fsencode(_link_target(full))
+                blob = hashlib.sha1(  # git's blob id of a symlink
+                    b"blob %d\0%s" % (len(target), target), usedforsecurity=False
+                )
+                records[(path, "0")] = f"120000 {blob.hexdigest()}"
+            elif full.is_dir():  # a submodule: its checked-out commit
+                head = self._git(["rev-parse", "--verify", "HEAD"], cwd=full, check=False)
+                records[(path, "0")] = f"160000 {head.stdout.strip() or 'none'}"
+            else:
+                if mode not in ("100644", "100755"):  # 000000 for an unmerged path
+                    executable = full.stat().st_mode & stat.S_IXUSR
+                    records[(path, "0")] = "100755" if executable else "100644"
+                else:
+                    records[(path, "0")] = mode
+                regular.append(path)
+        for start in range(0, len(regular), _HASH_BATCH):
+            batch = regular[start : start + _HASH_BATCH]
+            shas = self._git(["hash-object", "--", *batch]).stdout.split()
+            for path, sha in zip(batch, shas, strict=True):
+                records[(path, "0")] += f" {sha}"
+        digest = hashlib.sha256(b"greenbump-tree-v1\0")
+        for (path, stage), value in sorted(records.items()):
+            digest.update(f"{path}\0{stage}\0{value}\0".encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Paths that differ between two commits (added, modified, deleted; renames as two)."""
+        out = self._git(
+            [
+                "diff-tree",
+                "-r",
+                "-z",
+                "--name-only",
+                "--no-renames",
+                "--end-of-options",
+                _rev(base),
+                _rev(head),
+                "--",
+            ]
+        ).stdout
+        return [path for path in out.split("\0") if path]
+
+    def log(self, revisions: str) -> list[tuple[str, str]]:
+        """``(sha, subject)`` per commit in ``revisions`` (e.g. ``"main..topic"``), newest first."""
+        out = self._git(
+            [
+                "-c",
+                "log.showSignature=false",
+                "log",
+                "--no-decorate",
+                "-z",
+                "--format=%H%x1f%s",
+                "--end-of-options",
+                _rev(revisions),
+                "--",
+            ]
+        ).stdout
+        commits = []
+        for record in out.split("\0"):
+            sha, sep, subject = record.strip("\n").partition("\x1f")
+            if sep:
+                commits.append((sha, subject))
+        return commits
+
+    def show_file(self, rev: str, path: str) -> bytes:
+        """The bytes of ``path`` at ``rev`` as a checkout would write them (for rollbacks).
+
+        Raises :class:`InputError` if ``rev`` has no such file. A symlink yields its target.
+        """
+        parts = _relative_parts(path)
+        rel = "/".join(parts)
+        out = self._git(["ls-tree", "-z", "--full-tree", "--end-of-options", _rev(rev), "--", rel])
+        entry = out.stdout.split("\0")[0]
+        meta, _, listed = entry.partition("\t")
+        fields = meta.split(" ")
+        if listed != rel or len(fields) != 3 or fields[1] != "blob":
+            raise InputError(f"not a file in {rev}", rel)
+        mode, _, sha = fields
+        with tempfile.TemporaryDirectory(prefix="greenbump-show-") as tmp:
+            # A private index holding just this blob: checkout-index then writes it, filters
+            # and all, under the prefix without touching the user's index or work tree.
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._git(["update-index", "--add", "--cacheinfo", mode, sha, rel], extra_env=env)
+            prefix = f"{Path(tmp) / 'out'}{os.sep}"
+            self._git(["checkout-index", f"--prefix={prefix}", "--", rel], extra_env=env)
+            written = Path(tmp, "out", *parts)
+            if written.is_symlink():
+                return os.fsencode(_link_target(written))
+            return written.read_bytes()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor)."""
+        result = self._git(
+            ["merge-base", "--is-ancestor", "--end-of-options", _rev(ancestor), _rev(descendant)],
+            check=False,
+        )
+        if result.returncode in (0, 1):
+            return result.returncode == 0
+        raise proc.CommandFailed(result, "git merge-base")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _git_path(self, name: str) -> Path:
+        """Where ``name`` lives in the git dir (handles worktrees and a moved ``.git``)."""
+        return self.root / self._git(["rev-parse", "--git-path", name]).stdout.rstrip("\n")
+
+    def _git(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        check: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+        input_text: str | None = None,
+    ) -> proc.Completed:
+        return _run_git(
+            args,
+            cwd=cwd if cwd is not None else self.root,
+            check=check,
+            extra_env=extra_env,
+            input_text=input_text,
+        )
+
+
+def branch_name(template: str, date: datetime.date | str, short_id: str) -> str:
+    """Fill ``{date}`` (``YYYY-MM-DD``) and ``{id}`` into a template like ``greenbump/{date}-{id}``.
+
+    Raises :class:`InputError` for other placeholders or when the result is not a valid
+    branch name (spaces, ``..``, a trailing ``.lock`` and the other rules of git).
+    """
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise InputError(f"bad branch template {template!r}: {exc}") from exc
+    unknown = fields - {"date", "id"}
+    if unknown:
+        shown = ", ".join(f"{{{name}}}" for name in sorted(unknown))
+        raise InputError(f"unknown placeholder {shown} in branch template {template!r}")
+    day = date.strftime("%Y-%m-%d") if isinstance(date, datetime.date) else date
+    name = template.format_map({"date": day, "id": short_id})
+    _check_branch_name(name, template)
+    return name
+
+
+def _check_branch_name(name: str, template: str | None = None) -> None:
+    source = f" (from template {template!r})" if template is not None else ""
+    # `@{-1}` would be resolved to the previous branch; a leading dash reads as an option.
+    ok = bool(name) and not name.startswith("-") and "@{" not in name
+    if ok:
+        ok = _run_git(["check-ref-format", "--branch", name], cwd=None, check=False).ok
+    if not ok:
+        raise InputError(f"not a valid branch name: {name!r}{source}")
+
+
+def _rev(value: str) -> str:
+    """Refuse a revision argument that is empty or could be read as an option."""
+    if not value or value.startswith("-") or "\0" in value:
+        raise InputError(f"not a valid revision: {value!r}")
+    return value
+
+
+def _relative_parts(rel: str) -> tuple[str, ...]:
+    """Split a repository-relative POSIX path, refusing ones that leave the tree or enter .git."""
+    pure = PurePosixPath(rel)
+    parts = pure.parts
+    if (
+        not parts
+        or pure.is_absolute()
+        or "\\" in rel
+        or "\0" in rel
+        or any(part in ("..", ".") for part in rel.split("/"))
+        or parts[0] == ".git"
+    ):
+        raise InputError("not a plain repository-relative path", rel)
+    return parts
+
+
+def _require_inside(folder: Path, root: Path, rel: str) -> None:
+    if not folder.is_relative_to(root):
+        raise InputError(f"path leads outside the work tree ({folder})", rel)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def _link_target(link: Path) -> str:
+    """The target exactly as stored: ``Path.readlink`` would normalize ``./a`` or ``a/``."""
+    return os.readlink(link)  # noqa: PTH115
+
+
+def _is_ident(author: str) -> bool:
+    name, sep, rest = author.partition("<")
+    return bool(
+        sep and name.strip() and rest.endswith(">") and "<" not in rest and ">" not in rest[:-1]
+    )
+
+
+def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _RELOCATING_ENV}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_EDITOR="true",
+        GIT_SEQUENCE_EDITOR="true",
+        GIT_PAGER="cat",
+        GIT_OPTIONAL_LOCKS="0",
+        LC_ALL="C",
+        LANGUAGE="C",
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None,
+    check: bool = True,
+    extra_env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+) -> proc.Completed:
+    argv = [
+        "git",
+        "-c",
+        "core.pager=cat",
+        "-c",
+        f"core.hooksPath={os.devnull}",  # no user hook runs, whatever the command
+        "--literal-pathspecs",
+        *args,
+    ]
+    verb = next((arg for arg in args if not arg.startswith("-") and "=" not in arg), "")
+    try:
+        return proc.run(
+            argv,
+            cwd=cwd,
+            env=_git_env(extra_env),
+            check=check,
+            what=f"git {verb}".rstrip(),
+            input_text=input_text,
+        )
+    except proc.CommandFailed:
+        raise
+    except ExternalError as exc:
+        # proc reports a missing program (or a missing cwd, which we never pass) this way.
+        if isinstance(exc.__cause__, FileNotFoundError) and (cwd is None or cwd.is_dir()):
+            raise ExternalError("git not found: install git or put it on PATH") from exc
+        raise

