@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from greenbump import __version__
-from greenbump.commands import check, deps
+from greenbump.commands import check, deps, upgrade
 from greenbump.errors import (
     EXIT_BUG,
     EXIT_INPUT,
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     deps.add_parser(sub)
     check.add_parser(sub)
+    upgrade.add_parser(sub)
     return parser
 
 

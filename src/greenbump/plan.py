@@ -175,7 +175,7 @@ def _target(
         allowed = [r for r in allowed if hold.contains(r.version, prereleases=True)]
     if not allowed:
         if latest is None:
-            return Target(package, Status.CURRENT, None, None, "up to date")
+            return Target(package, Status.CURRENT, None, None, _why_current(page, current, filters))
         why = (
             "held by policy"
             if hold is not None
@@ -194,3 +194,17 @@ def _target(
 
 def _within_level(current: Version, release: ReleaseLike, level: UpdateKind) -> bool:
     return _RANK[update_kind(current, release.version)] <= _RANK[level]
+
+
+def _why_current(page: ProjectPage, current: Version, filters: Filters) -> str:
+    """Why nothing newer is a candidate, in the words a person needs."""
+    newer = [r for r in page.releases if r.version > current]
+    if not newer:
+        return "up to date"
+    if filters.min_age is not None:
+        without_age = Filters(filters.python, filters.allow_prereleases, None, filters.now)
+        young = eligible(newer, without_age, current)
+        if young:
+            days = filters.min_age.days
+            return f"{young[-1].version} is younger than min-release-age ({days} days)"
+    return "up to date (newer releases are yanked, prereleases or need another Python)"

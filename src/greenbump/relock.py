@@ -133,6 +133,8 @@ _NOISE = re.compile(
     r"|Ignoring existing lockfile|Locking\b|Installing dependencies)",
     re.IGNORECASE,
 )
+# uv's words for an index it could not ask (as opposed to an answer about versions).
+_UNREACHABLE = re.compile(r"Failed to fetch|Request failed after|error sending request")
 # uv.lock [options] keys -> the uv lock option that reproduces them.
 _UV_LOCK_OPTIONS = {
     "resolution-mode": "--resolution",
@@ -145,6 +147,16 @@ _UV_INDEX_KEYS = ("index", "index-url", "extra-index-url", "find-links", "no-ind
 _PIP_COMPILE_DEFAULT_INPUTS = ("requirements.in", "setup.py", "pyproject.toml", "setup.cfg")
 _FIND_LINKS_LINE = re.compile(r"^[ \t]*(?:-f|--find-links)\b", re.MULTILINE)
 _ANNOTATION_ON_PIN = re.compile(r"^[^#\s].*\S {2}# via ", re.MULTILINE)
+
+
+_READERS: dict[FileKind, Callable[[str, PurePosixPath], DependencyFile]] = {
+    FileKind.UV_LOCK: parse_uv_lock,
+    FileKind.PIP_COMPILE: parse_requirements,
+    FileKind.PYLOCK: parse_pylock,
+    FileKind.POETRY_LOCK: parse_poetry_lock,
+    FileKind.PDM_LOCK: parse_pdm_lock,
+    FileKind.PIPFILE_LOCK: parse_pipfile_lock,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,13 +207,18 @@ def relock(
     Raises :class:`RelockFailed` when the tool fails or the result misses a requested version,
     :class:`RelockUnsupported` when this lock cannot be regenerated here.
     """
+    upgrades = _check_upgrades(upgrade or {})
+    project = Path(project_dir)
+    path = project / lock.path
+    text = read_text(path, display=Path(lock.path)) if path.exists() else lock.text
     job = _Job(
-        project_dir=Path(project_dir),
+        project_dir=project,
         lock=lock,
         index=index,
-        upgrades=_check_upgrades(upgrade or {}),
+        upgrades=upgrades,
         python=python,
         deadline=time.monotonic() + timeout,
+        locked=_pins(lock.kind, text, lock.path) if lock.kind in _READERS else {},
     )
     handlers: dict[FileKind, Callable[[_Job], None]] = {
         FileKind.UV_LOCK: _relock_uv_lock,
@@ -214,9 +231,8 @@ def relock(
     handler = handlers.get(lock.kind)
     if handler is None:
         raise RelockUnsupported(f"{lock.path}: a {lock.kind.value} file is not a lock file")
-    before = _pins(lock.kind, job.read(), lock.path)
     handler(job)
-    _verify(job, before)
+    _verify(job)
 
 
 def compile_requirements(
@@ -232,7 +248,9 @@ def compile_requirements(
 
     Returns normalized name -> version for every package of the resolution (URL and editable
     requirements, which have no version, are left out). Raises :class:`ResolutionFailed` with
-    uv's explanation when the set does not install together.
+    uv's explanation when the set does not install together, and a plain
+    :class:`~greenbump.errors.ExternalError` when the index could not be reached or uv timed
+    out, which says nothing about the versions.
     """
     with tempfile.TemporaryDirectory(prefix="greenbump-compile-") as scratch:
         argv: list[str | Path] = [uv_binary(), "pip", "compile", *inputs]
@@ -247,7 +265,11 @@ def compile_requirements(
             argv, cwd=cwd, env=_uv_env(index), timeout=timeout, check=False, what="uv pip compile"
         )
     if not result.ok:
-        raise ResolutionFailed(_explain(result, index.secrets()))
+        explanation = _explain(result, index.secrets())
+        if result.timed_out or _UNREACHABLE.search(result.stderr):
+            # Not an answer about these versions: the index could not be asked.
+            raise ExternalError(f"uv pip compile failed: {explanation}")
+        raise ResolutionFailed(explanation)
     pins: dict[str, str] = {}
     for decl in parse_requirements(result.stdout, PurePosixPath("<uv output>")).declarations:
         if decl.locked is not None and decl.url is None:
@@ -319,6 +341,7 @@ class _Job:
     upgrades: dict[NormalizedName, str]
     python: str | None
     deadline: float
+    locked: Mapping[NormalizedName, set[Version]]  # what the lock held before
 
     @property
     def path(self) -> Path:
@@ -365,16 +388,8 @@ def _check_upgrades(upgrade: Mapping[str, str]) -> dict[NormalizedName, str]:
 
 def _pins(kind: FileKind, text: str, path: PurePosixPath) -> dict[NormalizedName, set[Version]]:
     """Every locked version per package (a uv.lock may hold several for different markers)."""
-    readers: dict[FileKind, Callable[[str, PurePosixPath], DependencyFile]] = {
-        FileKind.UV_LOCK: parse_uv_lock,
-        FileKind.PIP_COMPILE: parse_requirements,
-        FileKind.PYLOCK: parse_pylock,
-        FileKind.POETRY_LOCK: parse_poetry_lock,
-        FileKind.PDM_LOCK: parse_pdm_lock,
-        FileKind.PIPFILE_LOCK: parse_pipfile_lock,
-    }
     found: dict[NormalizedName, set[Version]] = {}
-    for decl in readers[kind](text, path).declarations:
+    for decl in _READERS[kind](text, path).declarations:
         if decl.locked is None:
             continue
         try:
@@ -385,7 +400,7 @@ def _pins(kind: FileKind, text: str, path: PurePosixPath) -> dict[NormalizedName
     return found
 
 
-def _verify(job: _Job, before: Mapping[NormalizedName, set[Version]]) -> None:
+def _verify(job: _Job) -> None:
     """Check the regenerated lock holds every requested version (see the module docstring)."""
     try:
         after = _pins(job.lock.kind, job.read(), job.lock.path)
@@ -396,7 +411,7 @@ def _verify(job: _Job, before: Mapping[NormalizedName, set[Version]]) -> None:
     for name, wanted in job.upgrades.items():
         versions = after.get(name)
         if versions is None:
-            if name in before:
+            if name in job.locked:
                 problems.append(f"{name} is no longer in the lock")
             continue
         if Version(wanted) not in versions:
@@ -613,9 +628,9 @@ def _relock_compiled(job: _Job) -> None:
 def _relock_pylock(job: _Job) -> None:
     text = job.read()
     argv = compile_command(text) or []
-    if argv[:3] == ["uv", "pip", "compile"]:
+    if _is_uv(argv, "pip", "compile"):
         _compile(job, pylock=True)
-    elif argv[:2] == ["uv", "export"]:
+    elif _is_uv(argv, "export"):
         _export(job, argv)
     else:
         raise RelockUnsupported(
@@ -626,6 +641,12 @@ def _relock_pylock(job: _Job) -> None:
 
 def _program(argv: Sequence[str]) -> str:
     return PurePosixPath(argv[0]).name if argv else ""
+
+
+def _is_uv(argv: Sequence[str], *subcommand: str) -> bool:
+    """Whether ``argv`` runs ``uv SUBCOMMAND...`` (``uv`` possibly named by its path)."""
+    size = len(subcommand)
+    return _program(argv) == "uv" and list(argv[1 : 1 + size]) == list(subcommand)
 
 
 def _compile(job: _Job, *, pylock: bool) -> None:
@@ -670,7 +691,7 @@ def _compile_replay(job: _Job, text: str, old: DependencyFile | None) -> _Replay
     if program == "pip-compile":
         replay, seen = _parse_command(job, argv[1:], _PIP_COMPILE_OPTIONS, pip_compile=True)
         _pip_compile_defaults(replay, seen, text, old)
-    elif argv[:3] == ["uv", "pip", "compile"]:
+    elif _is_uv(argv, "pip", "compile"):
         replay, _seen = _parse_command(job, argv[3:], _UV_COMPILE_OPTIONS, pip_compile=False)
     else:
         # A wrapper (``make requirements``) recorded with --custom-compile-command: the inputs
@@ -857,12 +878,13 @@ def _header_end(text: str) -> int:
 def _restore_header(job: _Job, old_text: str) -> None:
     """Put the original header and line endings back on the regenerated file."""
     new_text = read_text(job.path, display=Path(job.lock.path))
-    result = new_text
-    old_end, new_end = _header_end(old_text), _header_end(new_text)
+    body = new_text
+    if "\r\n" in old_text and "\r\n" not in body:  # uv writes LF; pip-compile --newline
+        body = body.replace("\n", "\r\n")
+    result = body
+    old_end, new_end = _header_end(old_text), _header_end(body)
     if old_end and new_end and is_compiled(old_text):
-        result = old_text[:old_end] + new_text[new_end:]
-    if "\r\n" in old_text and "\r\n" not in result:
-        result = result.replace("\n", "\r\n")
+        result = old_text[:old_end] + body[new_end:]
     if result != new_text:
         write_text(job.path, result)
 
@@ -903,7 +925,7 @@ def _export(job: _Job, argv: Sequence[str]) -> None:
 
 
 def _relock_poetry(job: _Job) -> None:
-    command = _poetry_command(job)
+    command, major = _poetry_command(job)
     env = _base_env(job.index)
     env.update(
         POETRY_NO_INTERACTION="1",
@@ -912,29 +934,29 @@ def _relock_poetry(job: _Job) -> None:
         POETRY_VIRTUALENVS_CREATE="false",
     )
     env.update(_poetry_credentials(job, env))
-    version = _tool_version(job, command, env, "poetry")
-    locked = _pins(FileKind.POETRY_LOCK, job.read(), job.lock.path)
-    moving = [name for name in job.upgrades if name in locked]
+    moving = [name for name in job.upgrades if name in job.locked]
     flags = ["--no-interaction", "--no-ansi"]
     if moving:
         # Re-resolves with these unlocked and everything else kept, manifest edits included.
         argv = [*command, "update", "--lock", *flags, *moving]
-    elif version is not None and version.major < 2:
-        argv = [*command, "lock", "--no-update", *flags]
     else:
-        argv = [*command, "lock", *flags]
+        if major is None:  # the user's own Poetry: 1.x needs --no-update to keep versions
+            version = _tool_version(job, command, env, "poetry")
+            major = version.major if version is not None else 2
+        argv = [*command, "lock", *(["--no-update"] if major < 2 else []), *flags]
     job.run(argv, cwd=job.folder, env=env, tool="poetry")
 
 
-def _poetry_command(job: _Job) -> list[str]:
+def _poetry_command(job: _Job) -> tuple[list[str], int | None]:
+    """How to run Poetry, and its major version when known without asking (Poetry is slow)."""
     found = shutil.which("poetry")
     if found:
-        return [found]
+        return [found], None
     try:
         python = ensure_tool("poetry", POETRY_REQUIREMENT, job.index, timeout=job.remaining())
     except ExternalError as exc:
         raise RelockUnsupported(f"{job.lock.path}: not supported without poetry ({exc})") from exc
-    return [str(python), "-m", "poetry"]
+    return [str(python), "-m", "poetry"], 2
 
 
 def _poetry_credentials(job: _Job, env: Mapping[str, str]) -> dict[str, str]:
@@ -1018,8 +1040,7 @@ def _relock_pdm(job: _Job) -> None:
         if primary.auth is not None:
             env["PDM_PYPI_USERNAME"] = primary.username or ""
             env["PDM_PYPI_PASSWORD"] = primary.password or ""
-    locked = _pins(FileKind.PDM_LOCK, job.read(), job.lock.path)
-    moving = [name for name in job.upgrades if name in locked]
+    moving = [name for name in job.upgrades if name in job.locked]
     if moving:
         argv = [pdm, "update", "--no-sync", "--update-reuse", *moving]
     else:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from greenbump import proc
@@ -81,9 +82,11 @@ def resolve(
     timeout: float = 300,
 ) -> Resolution:
     """Resolve ``requirements`` with ``pins`` (name -> exact version) and ``constraints``."""
+    fixed = {canonicalize_name(name) for name in pins}
+    lines_in = [_unpinned(line, fixed) for line in requirements]
     with tempfile.TemporaryDirectory(prefix="greenbump-resolve-") as tmp:
         folder = Path(tmp)
-        (folder / "requirements.in").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        (folder / "requirements.in").write_text("\n".join(lines_in) + "\n", encoding="utf-8")
         lines = [*constraints, *(f"{name}=={version}" for name, version in sorted(pins.items()))]
         (folder / "constraints.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         argv = [
@@ -107,6 +110,23 @@ def resolve(
         explanation = redact_text((result.stderr or result.stdout).strip(), index.secrets())
         return Resolution({}, False, explanation)
     return Resolution(parse_pins(result.stdout), True)
+
+
+def _unpinned(line: str, fixed: set[NormalizedName]) -> str:
+    """``line`` without its version specifier when the trial fixes that package's version.
+
+    The declared ``==1.0`` of a package being moved would contradict the trial's ``==2.0``;
+    everything else about the declaration (extras, markers) still applies.
+    """
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return line
+    if canonicalize_name(req.name) not in fixed or req.url:
+        return line
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f" ; {req.marker}" if req.marker else ""
+    return f"{req.name}{extras}{marker}"
 
 
 def parse_pins(text: str) -> dict[NormalizedName, str]:

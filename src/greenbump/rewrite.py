@@ -349,9 +349,10 @@ def _lower(clause: _Clause, goal: _Goal, *, admitted: bool) -> _Outcome:
     bound = _version(clause.version)
     if not admitted:
         return _Outcome(note=f"target below lower bound {clause.op}{clause.version}", blocks=True)
-    if not goal.bump or bound is None or goal.target <= bound:
+    public = Version(goal.target.public)  # ">=1.0" already admits 1.0+cpu
+    if not goal.bump or bound is None or public <= bound:
         return _Outcome(note="lower bound kept")
-    new = _first_admitting(">=", clause.version, [str(goal.target.public)], goal)
+    new = _first_admitting(">=", clause.version, [str(public)], goal)
     if new is None:  # pragma: no cover - ">=target" always admits target
         return _Outcome(note="lower bound kept")
     return _Outcome(op=">=" if clause.op != ">=" else None, version=new, note="lower bound bumped")

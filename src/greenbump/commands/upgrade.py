@@ -1,0 +1,164 @@
+"""``greenbump upgrade``: take the project from behind to current, green or not at all."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from greenbump.config import Settings, load_settings
+from greenbump.errors import EXIT_GATE, InputError
+from greenbump.plan import LEVELS, Policy, parse_holds
+from greenbump.project import load_project
+from greenbump.query import target_python
+from greenbump.render import fancy, print_json, print_table
+from greenbump.textio import write_text
+from greenbump.upgrade import Options, Result, run_upgrade
+from greenbump.upgradereport import SUMMARY_HEADERS, summary_rows, to_json, to_markdown
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    """Register the command's arguments."""
+    parser = sub.add_parser(
+        "upgrade",
+        help="upgrade dependencies, run the tests, commit what stays green on a new branch",
+        description="Plan target versions under the policy, check with uv that they install "
+        "together, test the current and the upgraded set in fresh environments, and commit each "
+        "upgrade on a new branch greenbump/<date>-<id>. The user's branch and work tree are "
+        "left as they were.",
+    )
+    parser.add_argument("path", nargs="?", default=".", type=Path, help="project directory")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--no-commit", action="store_true", help="leave the edits in the work tree")
+    parser.add_argument("--allow-dirty", action="store_true", help="work on an unclean tree")
+    parser.add_argument(
+        "--report",
+        action="append",
+        type=Path,
+        default=[],
+        help="write a report (.json or .md); repeatable",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--test", help="test command (default: detect pytest, tox or nox)")
+    parser.add_argument("--python", help="interpreter for test environments (default: this one)")
+    parser.add_argument(
+        "--level", choices=tuple(LEVELS), help="largest update kind (default major)"
+    )
+    parser.add_argument("--only", action="append", help="only these packages (names or globs)")
+    parser.add_argument("--exclude", action="append", help="never these packages")
+    parser.add_argument("--hold", action="append", help="cap a package, e.g. 'django<6'")
+    parser.add_argument("--allow-prereleases", action="store_true", default=None)
+    parser.add_argument("--min-release-age", type=int, help="days a release must be public (3)")
+    parser.add_argument("--security-only", action="store_true", default=None)
+    parser.add_argument("--bump-lower-bounds", action="store_true")
+    parser.add_argument("--timeout", type=int, help="seconds per test run")
+    parser.add_argument("--jobs", type=int, help="parallel test environments")
+    parser.add_argument("--branch", help="branch name template (default greenbump/{date}-{id})")
+    parser.add_argument("--require-green-baseline", action="store_true")
+    parser.add_argument("--index-url", help="primary package index (overrides configuration)")
+    parser.add_argument("--extra-index-url", action="append", default=[])
+    parser.add_argument("--advisories", help="OSV directory or zip to name fixed advisories")
+    parser.add_argument("--osv-api", help="OSV API base URL")
+    parser.add_argument("--cache-ttl", type=int)
+    parser.add_argument("--refresh", action="store_true")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the upgrade and report it."""
+    root = args.path.resolve()
+    settings = load_settings(root)
+    options = options_from(args, settings, root)
+    progress = _progress_printer()
+    result = run_upgrade(options, progress)
+    for report in args.report:
+        write_report(result, report)
+    if args.format == "json":
+        print_json(to_json(result))
+    else:
+        print_table(SUMMARY_HEADERS, summary_rows(result), title=_title(result))
+        for note in result.notes:
+            print(f"note: {note}")
+    if result.status == "held" and not any(p.status == "upgraded" for p in result.packages):
+        return EXIT_GATE
+    return 0
+
+
+def options_from(args: argparse.Namespace, settings: Settings, root: Path) -> Options:
+    """Flags over ``[tool.greenbump]`` over defaults."""
+
+    def pick(flag: Any, key: str, default: Any = None) -> Any:
+        return flag if flag is not None else settings.get(key, default)
+
+    test = pick(args.test, "test")
+    if isinstance(test, str):
+        test = shlex.split(test)
+    python = pick(args.python, "python")
+    project = load_project(root)
+    policy = Policy(
+        level=LEVELS[pick(args.level, "level", "major")],
+        only=tuple(args.only or settings.get("only", [])),
+        exclude=tuple(args.exclude or settings.get("exclude", [])),
+        holds=parse_holds(args.hold or settings.get("hold", [])),
+        allow_prereleases=bool(pick(args.allow_prereleases, "allow-prereleases", False)),
+        min_release_age=dt.timedelta(days=int(pick(args.min_release_age, "min-release-age", 3))),
+        security_only=bool(pick(args.security_only, "security-only", False)),
+        bump_lower_bounds=args.bump_lower_bounds,
+    )
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("--jobs must be at least 1")
+    return Options(
+        path=root,
+        policy=policy,
+        python=target_python(python, project),
+        test_command=test,
+        timeout=float(pick(args.timeout, "timeout", 1800)),
+        dry_run=args.dry_run,
+        no_commit=args.no_commit,
+        allow_dirty=args.allow_dirty,
+        require_green_baseline=args.require_green_baseline,
+        branch_template=pick(args.branch, "branch", "greenbump/{date}-{id}"),
+        index_url=pick(args.index_url, "index-url"),
+        extra_index_urls=tuple(args.extra_index_url or settings.get("extra-index-url", [])),
+        advisories=pick(args.advisories, "advisories"),
+        osv_api=args.osv_api,
+        cache_ttl=float(pick(args.cache_ttl, "cache-ttl", 300)),
+        refresh=args.refresh,
+        interpreter=python if python and not python[:1].isdigit() else None,
+    )
+
+
+def write_report(result: Result, path: Path) -> None:
+    """Write ``result`` as JSON or Markdown, by the file's suffix."""
+    if path.suffix == ".json":
+        buffer = io.StringIO()
+        print_json(to_json(result), buffer)
+        write_text(path, buffer.getvalue())
+    elif path.suffix in (".md", ".markdown"):
+        write_text(path, to_markdown(result))
+    else:
+        raise InputError(f"unknown report format {path.suffix!r} (use .json or .md)", path)
+
+
+def _title(result: Result) -> str:
+    if result.dry_run:
+        return "plan (dry run: nothing changed)"
+    if result.branch:
+        return f"{result.status}: branch {result.branch} ({len(result.commits)} commits)"
+    return result.status
+
+
+def _progress_printer() -> Any:
+    def show(message: str) -> None:
+        stream = sys.stderr
+        if fancy(stream):
+            stream.write(f"\r\x1b[2K… {message}")
+        else:
+            stream.write(f"greenbump: {message}\n")
+        stream.flush()
+
+    return show

@@ -1,0 +1,428 @@
+"""``greenbump upgrade`` end to end: plan, resolve, apply, verify, commit.
+
+Reads top-down as the pipeline. All planning, editing and testing happens in a scratch git
+worktree outside the user's tree; the user's branch, index and files are never touched, except
+with ``--no-commit``, where the final files are copied into the work tree at the very end, each
+with an atomic replace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import platformdirs
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from greenbump.advisories import CheckResult
+from greenbump.apply import apply_upgrade
+from greenbump.envs import EnvBuilder
+from greenbump.errors import GateFailed, InputError
+from greenbump.index import ProjectPage
+from greenbump.indexconfig import IndexConfig
+from greenbump.inventory import Package, build_inventory
+from greenbump.plan import Plan, Policy, Status, Target, make_plan
+from greenbump.project import Project, load_project
+from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages, index_config
+from greenbump.resolve import named_in, requirement_lines, resolve
+from greenbump.testrun import detect_test_command
+from greenbump.textio import read_text, write_text
+from greenbump.vcs import Git, branch_name
+from greenbump.verify import Trial, Verifier
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything ``upgrade`` was asked to do."""
+
+    path: Path
+    policy: Policy
+    python: Version
+    test_command: Sequence[str] | None
+    timeout: float | None = None
+    dry_run: bool = False
+    no_commit: bool = False
+    allow_dirty: bool = False
+    require_green_baseline: bool = False
+    branch_template: str = "greenbump/{date}-{id}"
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    advisories: str | None = None
+    osv_api: str | None = None
+    cache_ttl: float = 300.0
+    refresh: bool = False
+    interpreter: str | None = None  # for test environments; default: the running Python
+
+
+@dataclass
+class PackageResult:
+    """One package's outcome."""
+
+    target: Target
+    status: str  # upgraded | held | unchanged
+    to: Version | None = None
+    reason: str = ""
+    failing_tests: tuple[str, ...] = ()
+    error: str = ""
+    files: tuple[str, ...] = ()
+    commit: str | None = None
+
+
+@dataclass
+class Result:
+    """What a run did, for the summary, the reports and the exit code."""
+
+    run_id: str
+    started: dt.datetime
+    status: str = "running"  # planned | upgraded | held | nothing-to-do | baseline-red
+    packages: list[PackageResult] = field(default_factory=list)
+    trials: list[Trial] = field(default_factory=list)
+    baseline_failures: tuple[str, ...] = ()
+    branch: str | None = None
+    commits: list[str] = field(default_factory=list)
+    durations: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+Progress = Callable[[str], None]
+
+
+def run_upgrade(options: Options, progress: Progress = lambda _: None) -> Result:
+    """Run the whole pipeline; returns the result (the caller renders and reports it)."""
+    clock = _Clock()
+    root = options.path.resolve()
+    result = Result(run_id=secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
+    result.dry_run = options.dry_run
+    git = None if options.dry_run else Git.find(root)
+    state = git.require_clean(options.allow_dirty) if git is not None else None
+
+    with clock("read"):
+        project = load_project(root)
+        packages = build_inventory(project)
+    with clock("query"):
+        progress("querying the index")
+        index = index_config(project, options.index_url, list(options.extra_index_urls))
+        pages = fetch_pages(
+            project,
+            packages,
+            config=index,
+            ttl=options.cache_ttl,
+            refresh=options.refresh,
+            jobs=16,
+        )
+        vulns = _vulnerabilities(options, packages)
+    with clock("plan"):
+        plan = make_plan(packages, pages, vulns, policy=options.policy, python=options.python)
+    result.packages = [_initial(t) for t in plan.targets]
+    if options.dry_run or not plan.upgrades:
+        result.status = "planned" if options.dry_run else "nothing-to-do"
+        result.durations = clock.totals
+        return result
+
+    command = list(options.test_command or detect_test_command(root) or [])
+    if not command:
+        raise InputError(
+            'no test command found: set [tool.greenbump] test = "..." or pass --test',
+            root / "pyproject.toml",
+        )
+    if git is None or state is None:
+        raise AssertionError("git is set whenever this is not a dry run")
+    with git.worktree() as scratch_repo:
+        scratch = scratch_repo / root.relative_to(git.root)
+        if options.allow_dirty and state.changed:
+            git.copy_paths(scratch_repo, state.changed)
+        run = _Run(
+            options=options,
+            project=project,
+            plan=plan,
+            pages=pages,
+            index=index,
+            verifier=_verifier(options, project, scratch, index, command),
+            result=result,
+            clock=clock,
+            progress=progress,
+            git=git,
+            scratch_repo=scratch_repo,
+            scratch=scratch,
+        )
+        run.verify_and_apply()
+    result.trials = list(run.verifier.trials)
+    result.durations = clock.totals
+    return result
+
+
+@dataclass
+class _Run:
+    """One run's context: what the stages after planning share."""
+
+    options: Options
+    project: Project
+    plan: Plan
+    pages: dict[NormalizedName, ProjectPage]
+    index: IndexConfig
+    verifier: Verifier
+    result: Result
+    clock: _Clock
+    progress: Progress
+    git: Git
+    scratch_repo: Path
+    scratch: Path
+
+    def verify_and_apply(self) -> None:
+        """Baseline, full set, then apply and commit what stayed green."""
+        options, result, verifier = self.options, self.result, self.verifier
+        current = {
+            str(p.key): str(p.current)
+            for p in build_inventory(self.project)
+            if p.current and p.from_index
+        }
+        with self.clock("baseline"):
+            self.progress("testing the current versions (baseline)")
+            baseline = verifier.trial(current, is_baseline=True)
+        if not baseline.resolution.ok:
+            raise InputError(
+                f"the current versions do not resolve together:\n{baseline.resolution.explanation}"
+            )
+        if baseline.install_error or baseline.outcome is None:
+            raise InputError(f"the current versions do not install:\n{baseline.install_error}")
+        result.baseline_failures = tuple(baseline.outcome.failed)
+        if not baseline.outcome.passed and options.require_green_baseline:
+            result.status = "baseline-red"
+            raise GateFailed(
+                "tests fail at the current versions (--require-green-baseline): "
+                + ", ".join(baseline.outcome.failed[:10])
+            )
+        with self.clock("resolve"):
+            self.progress(f"resolving {len(self.plan.upgrades)} upgrades")
+            accepted, held = self.resolvable(current)
+        for key, reason in held.items():
+            _hold(result, key, reason)
+        with self.clock("test"):
+            self.progress("testing the upgraded set")
+            full = verifier.trial({**current, **accepted})
+        if not full.green:
+            failing = full.new_failures or (
+                (full.install_error[:200],) if full.install_error else ()
+            )
+            error = full.outcome.excerpt if full.outcome is not None else full.install_error
+            for key in accepted:
+                _hold(
+                    result,
+                    key,
+                    "the tests fail with the full set of upgrades; culprit isolation is not "
+                    "available yet, so every upgrade is held back",
+                    failing_tests=tuple(failing),
+                    error=error,
+                )
+            result.status = "held"
+            return
+        with self.clock("apply"):
+            self.progress("applying and committing")
+            self.apply_all(accepted)
+        result.status = "upgraded" if result.commits or options.no_commit else "nothing-to-do"
+
+    def resolves(self, pins: dict[str, str]) -> tuple[bool, str]:
+        """Whether ``pins`` install together with the declared dependencies."""
+        res = resolve(
+            self.verifier.requirements,
+            self.verifier.constraints,
+            pins,
+            index=self.verifier.index,
+            python=self.verifier.python_version,
+        )
+        return res.ok, res.explanation
+
+    def resolvable(self, current: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """The planned versions that install together; for conflicts the highest that does."""
+        wanted = {str(t.key): str(t.target) for t in self.plan.upgrades}
+        good, why = self.resolves({**current, **wanted})
+        if good:
+            return wanted, {}
+        accepted: dict[str, str] = {}
+        held: dict[str, str] = {}
+        suspects = named_in(why, list(wanted))
+        for key in [k for k in wanted if k not in suspects] + suspects:  # suspects last
+            chosen, explanation = self.highest_resolving(key, current, accepted, why)
+            if chosen is None:
+                held[key] = f"no newer version resolves with the rest: {_first_lines(explanation)}"
+                continue
+            accepted[key] = chosen
+            if chosen != wanted[key]:
+                held[key] = f"capped at {chosen} by the resolver: {_first_lines(explanation)}"
+        return accepted, held
+
+    def highest_resolving(
+        self, key: str, current: dict[str, str], accepted: dict[str, str], why: str
+    ) -> tuple[str | None, str]:
+        """The newest release of ``key`` up to its target that resolves with ``accepted``."""
+        target = self.plan.get(key)
+        if target is None or target.current is None or target.target is None:
+            return None, why
+        page = self.pages[target.key]
+        versions = sorted(
+            (r.version for r in page.releases if target.current < r.version <= target.target),
+            reverse=True,
+        )
+        explanation = why
+        for version in versions[:8]:
+            good, explanation = self.resolves({**current, **accepted, key: str(version)})
+            if good:
+                return str(version), explanation
+        return None, explanation
+
+    def apply_all(self, accepted: dict[str, str]) -> None:
+        """Edit, relock and commit each accepted upgrade; then branch or copy back."""
+        options, result = self.options, self.result
+        prefix = self.scratch.relative_to(self.scratch_repo)
+        touched: set[PurePosixPath] = set()
+        for key, version in accepted.items():
+            target = self.plan.get(key)
+            if target is None:
+                continue
+            applied = apply_upgrade(
+                self.scratch,
+                self.project.files,
+                target.package.name,
+                Version(version),
+                page=self.pages.get(target.key),
+                index=self.index,
+                level=options.policy.level,
+                bump_lower_bounds=options.policy.bump_lower_bounds,
+                python=options.interpreter,
+            )
+            entry = _entry(result, target.key)
+            entry.status = "upgraded"
+            entry.to = Version(version)
+            entry.files = tuple(str(f) for f in applied.files)
+            result.notes.extend(applied.notes)
+            if not applied.files:
+                entry.reason = "nothing in the project's files pins it"
+                continue
+            touched.update(applied.files)
+            if options.no_commit:
+                continue
+            body = "Files:\n" + "".join(f"- {f}\n" for f in applied.files)
+            if target.advisories_fixed:
+                body += "\nFixes: " + ", ".join(target.advisories_fixed) + "\n"
+            message = f"Bump {target.package.name} from {target.current} to {version}\n\n{body}"
+            sha = self.git.commit(
+                self.scratch_repo, [str(prefix / f) for f in applied.files], message
+            )
+            entry.commit = sha
+            result.commits.append(sha)
+        if options.no_commit:
+            for rel in sorted(touched):
+                data = read_text(self.scratch / rel)
+                write_text(options.path.resolve() / rel, data)
+            return
+        if result.commits:
+            name = branch_name(options.branch_template, dt.date.today(), result.run_id)
+            self.git.create_branch(name, result.commits[-1])
+            result.branch = name
+
+
+def _verifier(
+    options: Options, project: Project, scratch: Path, index: IndexConfig, command: list[str]
+) -> Verifier:
+    requirements, constraints = requirement_lines(project)
+    envs_root = Path(platformdirs.user_cache_dir("greenbump")) / "envs" / _slug(project.root)
+    junit = Path(tempfile.mkdtemp(prefix="greenbump-junit-"))
+    python = options.interpreter or _running_python()
+    return Verifier(
+        project_dir=scratch,
+        requirements=requirements,
+        constraints=constraints,
+        index=index,
+        python=python,
+        command=command,
+        builder=EnvBuilder(envs_root, index.uv_args(), index.uv_env(), compile_bytecode=True),
+        junit_dir=junit,
+        editables=[scratch] if _is_package(scratch) else [],
+        timeout=options.timeout,
+    )
+
+
+def _is_package(root: Path) -> bool:
+    if (root / "setup.py").is_file() or (root / "setup.cfg").is_file():
+        return True
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return False
+    text = pyproject.read_text(encoding="utf-8")
+    return "[build-system]" in text and "[project]" in text
+
+
+def _running_python() -> str:
+    return sys.executable
+
+
+def _slug(root: Path) -> str:
+    return root.name + "-" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
+
+
+def _vulnerabilities(
+    options: Options, packages: list[Package]
+) -> dict[NormalizedName, CheckResult]:
+    if not (options.advisories or options.osv_api or options.policy.security_only):
+        return {}
+    source = advisory_source(options.advisories, options.osv_api)
+    return check_vulnerabilities(source, packages)
+
+
+def _initial(target: Target) -> PackageResult:
+    if target.status is Status.UPGRADE:
+        return PackageResult(target, "planned", target.target, target.reason)
+    return PackageResult(target, "unchanged", None, target.reason)
+
+
+def _entry(result: Result, key: str) -> PackageResult:
+    return next(p for p in result.packages if p.target.key == key)
+
+
+def _hold(
+    result: Result, key: str, reason: str, *, failing_tests: tuple[str, ...] = (), error: str = ""
+) -> None:
+    entry = _entry(result, key)
+    entry.status = "held"
+    entry.reason = reason
+    entry.failing_tests = failing_tests
+    entry.error = _first_lines(error, 12)
+
+
+def _first_lines(text: str, count: int = 4) -> str:
+    return "\n".join(text.strip().splitlines()[:count])
+
+
+class _Clock:
+    """Wall time per stage, for the report and the benchmark."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+
+    def __call__(self, stage: str) -> _Stage:
+        return _Stage(self, stage)
+
+
+class _Stage:
+    def __init__(self, clock: _Clock, stage: str) -> None:
+        self.clock = clock
+        self.stage = stage
+        self.started = 0.0
+
+    def __enter__(self) -> None:
+        self.started = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.monotonic() - self.started
+        self.clock.totals[self.stage] = self.clock.totals.get(self.stage, 0.0) + elapsed
