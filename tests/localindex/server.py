@@ -272,7 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
         record.status = response.status
         self.send_response(response.status)
         headers = dict(response.headers)
-        headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        if response.status != 304:  # a 304 must not override the cached page's type
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))

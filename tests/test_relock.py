@@ -1,0 +1,536 @@
+"""relock and compile_requirements against the local index: real uv, real locks, no mocks.
+
+Each test makes its starting lock with the tool itself (pinned low with ``--upgrade-package``),
+then asks :func:`greenbump.relock.relock` to move one package, and checks that package moved to
+exactly the requested version while the others kept theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from greenbump.errors import ExternalError, GreenbumpError
+from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
+from greenbump.model import DependencyFile, FileKind
+from greenbump.readers.locks import (
+    parse_pdm_lock,
+    parse_pipfile_lock,
+    parse_poetry_lock,
+    parse_pylock,
+    parse_uv_lock,
+)
+from greenbump.readers.requirements import parse_requirements
+from greenbump.relock import (
+    POETRY_REQUIREMENT,
+    TOOLS_DIR_VARIABLE,
+    RelockFailed,
+    RelockUnsupported,
+    ResolutionFailed,
+    compile_requirements,
+    ensure_tool,
+    relock,
+)
+from localindex import DEFAULT_CATALOGUE, LocalIndex, uv_bin
+
+Reader = Callable[[str, PurePosixPath], DependencyFile]
+
+
+def _config(index: LocalIndex, *, auth: tuple[str, str] | None = None) -> IndexConfig:
+    username, password = auth if auth else (None, None)
+    entry = IndexUrl(url=index.index_url, source="test", username=username, password=password)
+    return IndexConfig(index=entry)
+
+
+def _uv(cwd: Path, *args: str) -> str:
+    done = subprocess.run([uv_bin(), *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _load(project: Path, name: str, reader: Reader) -> DependencyFile:
+    path = PurePosixPath(name)
+    return reader((project / path).read_text(encoding="utf-8"), path)
+
+
+def _versions(project: Path, name: str, reader: Reader) -> dict[str, str]:
+    return {
+        decl.key: decl.locked
+        for decl in _load(project, name, reader).declarations
+        if decl.locked is not None
+    }
+
+
+def _sha256(index: LocalIndex, project: str, version: str) -> set[str]:
+    """The sha256 of every file the index serves for one release."""
+    page = index.fetch(f"/simple/{project}/", {"Accept": "application/vnd.pypi.simple.v1+json"})
+    prefix = f"{project.replace('-', '_')}-{version}"
+    return {
+        "sha256:" + item["hashes"]["sha256"]
+        for item in page.json()["files"]
+        if item["filename"].replace("-", "_", 1).startswith(prefix.replace("-", "_", 1) + "-")
+        or item["filename"].startswith(prefix + ".tar")
+    }
+
+
+def _pyproject(project: Path, dependencies: list[str], tail: str = "") -> None:
+    listed = ", ".join(f'"{item}"' for item in dependencies)
+    (project / "pyproject.toml").write_text(
+        "[project]\n"
+        'name = "demo"\n'
+        'version = "0.1.0"\n'
+        'requires-python = ">=3.10"\n'
+        f"dependencies = [{listed}]\n" + tail,
+        encoding="utf-8",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# uv.lock
+
+
+def test_uv_lock_moves_only_the_upgraded_package(local_index: LocalIndex, tmp_path: Path) -> None:
+    _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"])
+    url = local_index.index_url
+    _uv(tmp_path, "lock", "--default-index", url, "-P", "alpha==1.0.0", "-P", "gamma==1.0.0")
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock) == {
+        "alpha": "1.0.0",
+        "demo": "0.1.0",
+        "gamma": "1.0.0",
+    }
+
+    lock = _load(tmp_path, "uv.lock", parse_uv_lock)
+    relock(tmp_path, lock, _config(local_index), upgrade={"Alpha": "2.0.0"}, python=sys.executable)
+
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock) == {
+        "alpha": "2.0.0",
+        "beta": "2.0.0",  # new: alpha 2 depends on it
+        "demo": "0.1.0",
+        "gamma": "1.0.0",  # kept, though 1.5.0 is the newest
+    }
+    text = (tmp_path / "uv.lock").read_text(encoding="utf-8")
+    assert f'registry = "{url}"' in text
+
+
+def test_uv_lock_keeps_the_resolver_options_it_records(
+    local_index: LocalIndex, tmp_path: Path
+) -> None:
+    # uv drops a lock whose recorded options differ from the command's, so relock must pass
+    # them back; otherwise gamma would jump to 1.5.0 under the default `highest` mode.
+    _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"])
+    _uv(tmp_path, "lock", "--default-index", local_index.index_url, "--resolution=lowest-direct")
+    lock = _load(tmp_path, "uv.lock", parse_uv_lock)
+
+    relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "1.1.0"})
+
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock) == {
+        "alpha": "1.1.0",
+        "demo": "0.1.0",
+        "gamma": "1.0.0",
+    }
+    assert 'resolution-mode = "lowest-direct"' in (tmp_path / "uv.lock").read_text("utf-8")
+
+
+def test_uv_lock_prefers_the_projects_own_index_configuration(
+    local_index: LocalIndex, tmp_path: Path
+) -> None:
+    # The project names its index; greenbump's configuration points at a closed port. The
+    # relock still works, and the lock keeps recording the project's index.
+    tail = f'\n[[tool.uv.index]]\nname = "local"\nurl = "{local_index.index_url}"\ndefault = true\n'
+    _pyproject(tmp_path, ["alpha>=1.0"], tail)
+    _uv(tmp_path, "lock", "-P", "alpha==1.0.0")
+    lock = _load(tmp_path, "uv.lock", parse_uv_lock)
+    elsewhere = IndexConfig(index=IndexUrl(url="http://127.0.0.1:9/simple/", source="test"))
+
+    relock(tmp_path, lock, elsewhere, upgrade={"alpha": "1.1.0"})
+
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock)["alpha"] == "1.1.0"
+    assert f'registry = "{local_index.index_url}"' in (tmp_path / "uv.lock").read_text("utf-8")
+
+
+def test_uv_lock_failure_carries_uvs_explanation(local_index: LocalIndex, tmp_path: Path) -> None:
+    _pyproject(tmp_path, ["alpha>=1.0"])
+    _uv(tmp_path, "lock", "--default-index", local_index.index_url, "-P", "alpha==1.0.0")
+    before = (tmp_path / "uv.lock").read_text(encoding="utf-8")
+    lock = _load(tmp_path, "uv.lock", parse_uv_lock)
+
+    with pytest.raises(RelockFailed) as caught:
+        relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "9.0.0"})
+
+    assert isinstance(caught.value, ExternalError)
+    assert caught.value.tool == "uv lock"
+    assert "alpha==9.0.0" in caught.value.explanation
+    assert str(caught.value).startswith("uv.lock: uv lock failed: ")
+    assert (tmp_path / "uv.lock").read_text(encoding="utf-8") == before
+
+
+def test_uv_lock_with_credentials_in_the_environment(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    secret = "s3cret-Pa55word-x9"
+    index = make_index(DEFAULT_CATALOGUE, auth=("greenbump", secret))
+    _pyproject(tmp_path, ["alpha>=1.0"])
+    _uv(tmp_path, "lock", "--default-index", index.auth_index_url, "-P", "alpha==1.0.0")
+    lock = _load(tmp_path, "uv.lock", parse_uv_lock)
+    config = _config(index, auth=("greenbump", secret))
+
+    relock(tmp_path, lock, config, upgrade={"alpha": "1.1.0"})
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock)["alpha"] == "1.1.0"
+    assert secret not in (tmp_path / "uv.lock").read_text(encoding="utf-8")
+
+    with pytest.raises(RelockFailed) as caught:
+        relock(tmp_path, _load(tmp_path, "uv.lock", parse_uv_lock), config, upgrade={"alpha": "7"})
+    assert secret not in str(caught.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled requirements
+
+
+def test_uv_pip_compile_output_with_hashes(local_index: LocalIndex, tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("alpha>=1.0\ngamma\n", encoding="utf-8")
+    _uv(
+        tmp_path,
+        *("pip", "compile", "--generate-hashes", "requirements.in", "-o", "requirements.txt"),
+        *("--default-index", local_index.index_url, "-P", "alpha==1.0.0", "-P", "gamma==1.0.0"),
+    )
+    before = (tmp_path / "requirements.txt").read_text(encoding="utf-8")
+    header = before.split("alpha==")[0]
+    assert "uv pip compile --generate-hashes requirements.in -o requirements.txt" in header
+    lock = _load(tmp_path, "requirements.txt", parse_requirements)
+
+    relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "2.0.0"}, python=sys.executable)
+
+    after = (tmp_path / "requirements.txt").read_text(encoding="utf-8")
+    assert after.startswith(header)  # same header: no --python, index or -P crept in
+    result = {
+        decl.key: decl
+        for decl in _load(tmp_path, "requirements.txt", parse_requirements).declarations
+    }
+    assert {key: decl.locked for key, decl in result.items()} == {
+        "alpha": "2.0.0",
+        "beta": "2.0.0",
+        "gamma": "1.0.0",
+    }
+    assert set(result["alpha"].hashes) == _sha256(local_index, "alpha", "2.0.0")
+    assert set(result["beta"].hashes) == _sha256(local_index, "beta", "2.0.0")  # wheel + sdist
+    assert len(result["beta"].hashes) == 2
+    assert set(result["gamma"].hashes) == _sha256(local_index, "gamma", "1.0.0")
+    assert "# via alpha" in after
+
+
+def _hashes(index: LocalIndex, project: str, version: str) -> str:
+    return "".join(f" \\\n    --hash={item}" for item in sorted(_sha256(index, project, version)))
+
+
+def test_pip_compile_header_is_replayed_with_uv_and_kept(
+    local_index: LocalIndex, tmp_path: Path
+) -> None:
+    # A pip-compile file in a subfolder, compiled from the project root: pip-tools is not
+    # installed here, so the file is written as pip-compile writes it.
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "prod.in").write_text("alpha>=1.0\ngamma\n", encoding="utf-8")
+    header = (
+        "#\n"
+        "# This file is autogenerated by pip-compile with Python 3.11\n"
+        "# by the following command:\n"
+        "#\n"
+        "#    pip-compile --allow-unsafe --generate-hashes --output-file=requirements/prod.txt"
+        " --resolver=backtracking --strip-extras requirements/prod.in\n"
+        "#\n"
+    )
+    body = (
+        f"--index-url {local_index.index_url}\n"  # pip-compile's default: emit the index
+        "\n"
+        f"alpha==1.0.0{_hashes(local_index, 'alpha', '1.0.0')}\n"
+        "    # via -r requirements/prod.in\n"
+        f"gamma==1.0.0{_hashes(local_index, 'gamma', '1.0.0')}\n"
+        "    # via -r requirements/prod.in\n"
+    )
+    (tmp_path / "requirements" / "prod.txt").write_text(header + body, encoding="utf-8")
+    lock = _load(tmp_path, "requirements/prod.txt", parse_requirements)
+
+    relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "1.1.0"}, python=sys.executable)
+
+    after = (tmp_path / "requirements" / "prod.txt").read_text(encoding="utf-8")
+    assert after.startswith(f"{header}--index-url {local_index.index_url}\n\nalpha==1.1.0 \\\n")
+    assert _versions(tmp_path, "requirements/prod.txt", parse_requirements) == {
+        "alpha": "1.1.0",
+        "gamma": "1.0.0",
+    }
+    assert f"alpha==1.1.0{_hashes(local_index, 'alpha', '1.1.0')}\n" in after
+    assert f"gamma==1.0.0{_hashes(local_index, 'gamma', '1.0.0')}\n" in after
+    assert "# via -r requirements/prod.in" in after  # compiled from the root, as recorded
+
+
+def test_custom_compile_command_and_crlf_are_kept(local_index: LocalIndex, tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("alpha\n", encoding="utf-8")
+    _uv(
+        tmp_path,
+        *("pip", "compile", "requirements.in", "-o", "requirements.txt"),
+        *("--custom-compile-command", "make requirements"),
+        *("--default-index", local_index.index_url, "-P", "alpha==1.0.0"),
+    )
+    path = tmp_path / "requirements.txt"
+    original = path.read_text(encoding="utf-8").replace("\n", "\r\n")
+    path.write_bytes(original.encode("utf-8"))
+    lock = _load(tmp_path, "requirements.txt", parse_requirements)
+
+    relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "1.1.0"})
+
+    after = path.read_bytes().decode("utf-8")
+    assert after == original.replace("alpha==1.0.0", "alpha==1.1.0")
+
+
+def test_missing_input_file_is_reported(local_index: LocalIndex, tmp_path: Path) -> None:
+    text = (
+        "# This file was autogenerated by uv via the following command:\n"
+        "#    uv pip compile base.in -o requirements.txt\n"
+        "alpha==1.0.0\n"
+    )
+    (tmp_path / "requirements.txt").write_text(text, encoding="utf-8")
+    lock = _load(tmp_path, "requirements.txt", parse_requirements)
+    with pytest.raises(RelockFailed, match=r"input file base\.in named in its header"):
+        relock(tmp_path, lock, _config(local_index))
+
+
+# --------------------------------------------------------------------------------------------
+# pylock.toml
+
+
+def test_pylock_from_uv_pip_compile(local_index: LocalIndex, tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("alpha>=1.0\ngamma\n", encoding="utf-8")
+    _uv(
+        tmp_path,
+        *("pip", "compile", "requirements.in", "-o", "pylock.toml"),
+        *("--default-index", local_index.index_url, "-P", "alpha==1.0.0", "-P", "gamma==1.0.0"),
+    )
+    lock = _load(tmp_path, "pylock.toml", parse_pylock)
+
+    relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "2.0.0"})
+
+    assert _versions(tmp_path, "pylock.toml", parse_pylock) == {
+        "alpha": "2.0.0",
+        "beta": "2.0.0",
+        "gamma": "1.0.0",
+    }
+
+
+def test_pylock_exported_from_uv_lock(local_index: LocalIndex, tmp_path: Path) -> None:
+    _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"])
+    url = local_index.index_url
+    _uv(tmp_path, "lock", "--default-index", url, "-P", "alpha==1.0.0", "-P", "gamma==1.0.0")
+    _uv(tmp_path, "export", "--format", "pylock.toml", "-o", "pylock.toml", "--frozen")
+    header = (tmp_path / "pylock.toml").read_text(encoding="utf-8").split("lock-version")[0]
+    lock = _load(tmp_path, "pylock.toml", parse_pylock)
+
+    relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "1.1.0"})
+
+    assert (tmp_path / "pylock.toml").read_text(encoding="utf-8").startswith(header)
+    assert _versions(tmp_path, "pylock.toml", parse_pylock) == {"alpha": "1.1.0", "gamma": "1.0.0"}
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock)["alpha"] == "1.1.0"
+
+
+def test_pylock_of_unknown_origin_is_unsupported(local_index: LocalIndex, tmp_path: Path) -> None:
+    text = (
+        'lock-version = "1.0"\ncreated-by = "pip"\n\n'
+        '[[packages]]\nname = "alpha"\nversion = "1.0.0"\n'
+    )
+    (tmp_path / "pylock.toml").write_text(text, encoding="utf-8")
+    lock = _load(tmp_path, "pylock.toml", parse_pylock)
+    with pytest.raises(RelockUnsupported, match=r"cannot tell how this pylock\.toml was made"):
+        relock(tmp_path, lock, _config(local_index))
+
+
+# --------------------------------------------------------------------------------------------
+# Tools greenbump does not install
+
+
+def test_pipfile_lock_needs_pipenv(
+    local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    text = (
+        '{"_meta": {"hash": {"sha256": "x"}, "pipfile-spec": 6, "requires": {}, "sources": []},'
+        ' "default": {"alpha": {"version": "==1.0.0"}}, "develop": {}}\n'
+    )
+    (tmp_path / "Pipfile.lock").write_text(text, encoding="utf-8")
+    lock = _load(tmp_path, "Pipfile.lock", parse_pipfile_lock)
+
+    with pytest.raises(RelockUnsupported) as caught:
+        relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "2.0.0"})
+
+    assert isinstance(caught.value, ExternalError)
+    assert str(caught.value) == (
+        "Pipfile.lock: not supported without pipenv (install pipenv to regenerate it)"
+    )
+
+
+def test_pdm_lock_needs_pdm(
+    local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    text = (
+        '[metadata]\nlock_version = "4.4"\ncontent_hash = "x"\n\n'
+        '[[package]]\nname = "alpha"\nversion = "1.0.0"\nsummary = ""\n'
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "pdm.lock").write_text(text, encoding="utf-8")
+    lock = _load(tmp_path, "sub/pdm.lock", parse_pdm_lock)
+    with pytest.raises(
+        RelockUnsupported, match=r"^sub/pdm\.lock: not supported without pdm \(install pdm"
+    ):
+        relock(tmp_path, lock, _config(local_index))
+
+
+def test_bad_upgrade_values_are_refused(local_index: LocalIndex, tmp_path: Path) -> None:
+    lock = DependencyFile(path=PurePosixPath("uv.lock"), kind=FileKind.UV_LOCK, text="")
+    with pytest.raises(ValueError, match="not a version"):
+        relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "latest"})
+    with pytest.raises(ValueError, match="not a project name"):
+        relock(tmp_path, lock, _config(local_index), upgrade={"--alpha": "1.0"})
+
+
+# --------------------------------------------------------------------------------------------
+# compile_requirements
+
+
+def test_compile_requirements_resolves(local_index: LocalIndex, tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("alpha\ngamma\nZeta.Pkg[fast]\n", encoding="utf-8")
+    pins = compile_requirements(
+        [Path("requirements.in")],
+        index=_config(local_index),
+        constraints=["alpha<2", "gamma==1.0.0"],
+        python=sys.executable,
+        cwd=tmp_path,
+    )
+    assert pins == {"alpha": "1.1.0", "gamma": "1.0.0", "zeta-pkg": "0.1.0"}
+
+
+def test_compile_requirements_conflict(local_index: LocalIndex, tmp_path: Path) -> None:
+    (tmp_path / "requirements.in").write_text("alpha\n", encoding="utf-8")
+    with pytest.raises(ResolutionFailed) as caught:
+        compile_requirements(
+            [tmp_path / "requirements.in"],
+            index=_config(local_index),
+            constraints=["alpha==2.0.0", "beta<1.0"],
+            cwd=tmp_path,
+        )
+    message = str(caught.value)
+    assert isinstance(caught.value, ExternalError)
+    assert "alpha==2.0.0" in message
+    assert "beta<1.0" in message
+    assert "beta>=1.0" in message  # uv's reason: alpha 2.0.0 needs it
+
+
+def test_compile_requirements_unreachable_index_is_no_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # fail at once
+    (tmp_path / "requirements.in").write_text("alpha\n", encoding="utf-8")
+    closed = IndexConfig(index=IndexUrl(url="http://127.0.0.1:9/simple/", source="test"))
+    with pytest.raises(ExternalError, match="uv pip compile failed") as caught:
+        compile_requirements([Path("requirements.in")], index=closed, cwd=tmp_path, timeout=60)
+    assert not isinstance(caught.value, ResolutionFailed)
+
+
+# --------------------------------------------------------------------------------------------
+# poetry.lock
+
+
+@pytest.fixture(scope="session")
+def poetry_tools(tmp_path_factory: pytest.TempPathFactory, isolated_env: dict[str, str]) -> Path:
+    """A tools folder with Poetry installed once per session from the package registry.
+
+    The local index has no Poetry, so this one install uses the registry's default index (asked
+    of pip at run time); everything Poetry then locks comes from the local index.
+    """
+    tools = tmp_path_factory.mktemp("tools")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if key not in isolated_env:
+                patch.delenv(key)
+        for key, value in isolated_env.items():
+            patch.setenv(key, value)
+        patch.setenv(TOOLS_DIR_VARIABLE, str(tools))
+        try:
+            registry = resolve_index_config(tools, env=isolated_env)
+            ensure_tool("poetry", POETRY_REQUIREMENT, registry, timeout=300)
+        except GreenbumpError as exc:
+            pytest.skip(f"cannot install {POETRY_REQUIREMENT} from the package registry: {exc}")
+    return tools
+
+
+@pytest.fixture
+def poetry_project(
+    poetry_tools: Path,
+    make_index: Callable[..., LocalIndex],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Path, LocalIndex]]:
+    """A Poetry-locked project (alpha 1.0.0, gamma 1.0.0) on its own local index.
+
+    The index sends no ETag/Last-Modified: the local index answers a revalidation (304) with a
+    ``Content-Type: text/plain`` header, which Poetry's HTTP cache merges into the cached page
+    and then refuses to read as HTML, finding no packages on the second run.
+    """
+    monkeypatch.setenv(TOOLS_DIR_VARIABLE, str(poetry_tools))
+    monkeypatch.setenv("POETRY_KEYRING_ENABLED", "false")  # its probe costs a second a run
+    index = make_index(DEFAULT_CATALOGUE, cache_headers=False)
+    source = (
+        f'\n[[tool.poetry.source]]\nname = "local"\nurl = "{index.index_url}"\n'
+        'priority = "primary"\n'
+    )
+    _pyproject(tmp_path, ["alpha==1.0.0", "gamma==1.0.0"], source)
+    python = ensure_tool("poetry", POETRY_REQUIREMENT, _config(index))  # already there
+    done = subprocess.run(
+        [str(python), "-m", "poetry", "lock", "--no-interaction"],
+        cwd=tmp_path,
+        env={**os.environ, "POETRY_VIRTUALENVS_CREATE": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The caller's manifest edit: the pins become ranges that allow newer releases.
+    _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"], source)
+    yield tmp_path, index
+
+
+def test_poetry_lock_keeps_versions_and_moves_the_upgrade(
+    poetry_project: tuple[Path, LocalIndex],
+) -> None:
+    project, index = poetry_project
+    lock = _load(project, "poetry.lock", parse_poetry_lock)
+
+    relock(project, lock, _config(index))  # the manifest edit alone: nothing moves
+    assert _versions(project, "poetry.lock", parse_poetry_lock) == {
+        "alpha": "1.0.0",
+        "gamma": "1.0.0",
+    }
+
+    lock = _load(project, "poetry.lock", parse_poetry_lock)
+    relock(project, lock, _config(index), upgrade={"alpha": "2.0.0"})
+    assert _versions(project, "poetry.lock", parse_poetry_lock) == {
+        "alpha": "2.0.0",
+        "beta": "2.0.0",
+        "gamma": "1.0.0",
+    }
+
+
+def test_poetry_cannot_stop_below_the_newest_allowed(
+    poetry_project: tuple[Path, LocalIndex],
+) -> None:
+    project, index = poetry_project
+    lock = _load(project, "poetry.lock", parse_poetry_lock)
+    with pytest.raises(RelockFailed, match=r"alpha is locked at 2\.0\.0, not 1\.1\.0"):
+        relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
