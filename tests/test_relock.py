@@ -8,6 +8,7 @@ exactly the requested version while the others kept theirs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,8 +16,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from greenbump.errors import ExternalError, GreenbumpError
-from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
+from greenbump.errors import ExternalError
+from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.model import DependencyFile, FileKind
 from greenbump.readers.locks import (
     parse_pdm_lock,
@@ -27,13 +28,10 @@ from greenbump.readers.locks import (
 )
 from greenbump.readers.requirements import parse_requirements
 from greenbump.relock import (
-    POETRY_REQUIREMENT,
-    TOOLS_DIR_VARIABLE,
     RelockFailed,
     RelockUnsupported,
     ResolutionFailed,
     compile_requirements,
-    ensure_tool,
     relock,
 )
 from localindex import DEFAULT_CATALOGUE, LocalIndex, uv_bin
@@ -448,26 +446,17 @@ def test_compile_requirements_unreachable_index_is_no_conflict(
 
 
 @pytest.fixture(scope="session")
-def poetry_tools(tmp_path_factory: pytest.TempPathFactory, isolated_env: dict[str, str]) -> Path:
-    """A tools folder with Poetry installed once per session from the package registry.
+def poetry_tools() -> Path:
+    """The Poetry that the test extras installed beside this interpreter (no network needed).
 
-    The local index has no Poetry, so this one install uses the registry's default index (asked
-    of pip at run time); everything Poetry then locks comes from the local index.
+    relock runs the ``poetry`` it finds on PATH first, so the project fixture puts this one's
+    folder on PATH; installing Poetry into greenbump's tool cache is tested only by hand,
+    because it needs the package registry.
     """
-    tools = tmp_path_factory.mktemp("tools")
-    with pytest.MonkeyPatch.context() as patch:
-        for key in list(os.environ):
-            if key not in isolated_env:
-                patch.delenv(key)
-        for key, value in isolated_env.items():
-            patch.setenv(key, value)
-        patch.setenv(TOOLS_DIR_VARIABLE, str(tools))
-        try:
-            registry = resolve_index_config(tools, env=isolated_env)
-            ensure_tool("poetry", POETRY_REQUIREMENT, registry, timeout=300)
-        except GreenbumpError as exc:
-            pytest.skip(f"cannot install {POETRY_REQUIREMENT} from the package registry: {exc}")
-    return tools
+    found = shutil.which("poetry", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip("poetry is not installed beside the test interpreter (pip install '.[test]')")
+    return Path(found)
 
 
 @pytest.fixture
@@ -483,7 +472,7 @@ def poetry_project(
     ``Content-Type: text/plain`` header, which Poetry's HTTP cache merges into the cached page
     and then refuses to read as HTML, finding no packages on the second run.
     """
-    monkeypatch.setenv(TOOLS_DIR_VARIABLE, str(poetry_tools))
+    monkeypatch.setenv("PATH", f"{poetry_tools.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("POETRY_KEYRING_ENABLED", "false")  # its probe costs a second a run
     index = make_index(DEFAULT_CATALOGUE, cache_headers=False)
     source = (
@@ -491,9 +480,8 @@ def poetry_project(
         'priority = "primary"\n'
     )
     _pyproject(tmp_path, ["alpha==1.0.0", "gamma==1.0.0"], source)
-    python = ensure_tool("poetry", POETRY_REQUIREMENT, _config(index))  # already there
     done = subprocess.run(
-        [str(python), "-m", "poetry", "lock", "--no-interaction"],
+        [str(poetry_tools), "lock", "--no-interaction"],
         cwd=tmp_path,
         env={**os.environ, "POETRY_VIRTUALENVS_CREATE": "false"},
         capture_output=True,
