@@ -13,6 +13,28 @@ from typing import Any
 import pytest
 
 from localindex import DEFAULT_CATALOGUE, LocalIndex, Release, isolated_environ
+from wheelhouse import build_wheelhouse
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="run the slow-marked trials too")
+    parser.addoption("--run-network", action="store_true", help="run tests that need internet")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
+            item.add_marker(pytest.mark.skip(reason="slow trial: pass --run-slow"))
+        if "network" in item.keywords and not config.getoption("--run-network"):
+            item.add_marker(pytest.mark.skip(reason="needs the internet: pass --run-network"))
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Offline wheels of pytest for the environments tests build (see wheelhouse.py)."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    build_wheelhouse(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 from collections.abc import Callable
@@ -11,67 +10,8 @@ from pathlib import Path
 import pytest
 
 from greenbump.main import main
-from localindex import LocalIndex, Release
-from wheelhouse import build_wheelhouse
-
-OLD = dt.datetime(2022, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def _mod(value: int) -> str:
-    return f"VALUE = {value}\n"
-
-
-RELEASES = [
-    Release("alpha", "1.0.0", module=_mod(1), uploaded=OLD),
-    Release("alpha", "1.1.0", module=_mod(1), uploaded=OLD),
-    Release("alpha", "2.0.0", module=_mod(2), uploaded=OLD),
-    Release("beta", "1.0.0", module=_mod(1), uploaded=OLD),
-    Release("beta", "1.2.0", module=_mod(1), uploaded=OLD),
-    Release("gamma", "1.0.0", module=_mod(1), uploaded=OLD),
-    Release("gamma", "1.1.0", module=_mod(1), uploaded=OLD),
-    Release("gamma", "1.2.0", module=_mod(1), uploaded=OLD, yanked="broken"),
-    Release("delta", "1.0.0", module=_mod(1), uploaded=OLD),
-    Release("delta", "2.0.0", module=_mod(1), uploaded=OLD, requires_python=">=3.99"),
-    Release("epsilon", "1.0.0", module=_mod(1), uploaded=OLD),
-    Release("epsilon", "1.0.1", module=_mod(1), uploaded=dt.datetime.now(dt.timezone.utc)),
-]
-
-TEST_FILE = """\
-import alpha, beta, gamma, delta, epsilon
-
-
-def test_values():
-    assert alpha.VALUE in ALLOWED
-    assert beta.VALUE == 1
-"""
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("wheelhouse")
-    build_wheelhouse(folder)
-    return folder
-
-
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def _make_app(root: Path, allowed: tuple[int, ...]) -> Path:
-    root.mkdir()
-    (root / "requirements.txt").write_text(
-        "# runtime pins\nalpha==1.0.0\nbeta==1.0.0  # keep this comment\r\n"
-        "gamma==1.0.0\ndelta==1.0.0\nepsilon==1.0.0\n"
-    )
-    (root / "requirements-dev.txt").write_text("-r requirements.txt\npytest\n")
-    (root / "tests").mkdir()
-    (root / "tests" / "test_app.py").write_text(f"ALLOWED = {allowed!r}\n" + TEST_FILE)
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
-    return root
+from localindex import LocalIndex
+from upgrade_app import RELEASES, git, make_app, snapshot
 
 
 @pytest.fixture
@@ -85,21 +25,9 @@ def app(
     monkeypatch.setenv("PIP_FIND_LINKS", str(wheelhouse))
 
     def make(allowed: tuple[int, ...]) -> tuple[Path, LocalIndex]:
-        return _make_app(tmp_path / "app", allowed), index
+        return make_app(tmp_path / "app", allowed), index
 
     return make
-
-
-def _snapshot(root: Path) -> dict[str, bytes]:
-    files = {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file() and ".git" not in p.relative_to(root).parts[:1]
-    }
-    files["HEAD"] = _git(root, "rev-parse", "HEAD").encode()
-    files["status"] = _git(root, "status", "--porcelain").encode()
-    files["branches"] = _git(root, "branch", "--list").encode()
-    return files
 
 
 def _upgrade(
@@ -115,11 +43,11 @@ def test_green_upgrade_commits_on_a_new_branch(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root, index = app((1, 2))
-    before = _snapshot(root)
+    before = snapshot(root)
     code, doc, err = _upgrade(capsys, root, index)
     assert code == 0, err
     assert doc["status"] == "upgraded", json.dumps(doc, indent=1)[:3000]
-    assert _snapshot(root) == {**before, "branches": _snapshot(root)["branches"]}
+    assert snapshot(root) == {**before, "branches": snapshot(root)["branches"]}
     branch = doc["branch"]
     assert branch.startswith("greenbump/")
     pkgs = {p["name"]: p for p in doc["packages"]}
@@ -136,7 +64,7 @@ def test_green_upgrade_commits_on_a_new_branch(
         b"# runtime pins\nalpha==2.0.0\nbeta==1.2.0  # keep this comment\r\n"
         b"gamma==1.1.0\ndelta==1.0.0\nepsilon==1.0.0\n"
     )
-    subjects = _git(root, "log", "--format=%s", f"main..{branch}").splitlines()
+    subjects = git(root, "log", "--format=%s", f"main..{branch}").splitlines()
     assert sorted(subjects) == [
         "Bump alpha from 1.0.0 to 2.0.0",
         "Bump beta from 1.0.0 to 1.2.0",
@@ -151,7 +79,7 @@ def test_red_upgrade_holds_back_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root, index = app((1,))
-    before = _snapshot(root)
+    before = snapshot(root)
     code, doc, _ = _upgrade(capsys, root, index)
     assert code == 1
     assert doc["status"] == "held"
@@ -160,7 +88,7 @@ def test_red_upgrade_holds_back_and_changes_nothing(
     assert alpha["status"] == "held"
     assert alpha["failing_tests"] == ["tests/test_app.py::test_values"]
     assert "assert 2 in (1,)" in alpha["error"]
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 def test_dry_run_changes_nothing(
@@ -169,13 +97,13 @@ def test_dry_run_changes_nothing(
     tmp_path: Path,
 ) -> None:
     root, index = app((1, 2))
-    before = _snapshot(root)
+    before = snapshot(root)
     plan = tmp_path / "plan.md"
     code, doc, _ = _upgrade(capsys, root, index, "--dry-run", "--report", str(plan))
     assert code == 0
     assert doc["status"] == "planned"
     assert doc["test_runs"] == []
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
     text = plan.read_text()
     assert "# Planned dependency upgrades" in text
     assert "| alpha | 1.0.0 | 2.0.0 | major |" in text
@@ -187,12 +115,12 @@ def test_dirty_tree_is_refused(
 ) -> None:
     root, index = app((1, 2))
     (root / "requirements.txt").write_text("alpha==1.0.0\n")
-    before = _snapshot(root)
+    before = snapshot(root)
     code, _, err = _upgrade(capsys, root, index)
     assert code == 2
     assert "requirements.txt" in err
     assert "Traceback" not in err
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
 
 def test_no_commit_leaves_edits_in_the_work_tree(
@@ -200,15 +128,15 @@ def test_no_commit_leaves_edits_in_the_work_tree(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root, index = app((1, 2))
-    head = _git(root, "rev-parse", "HEAD")
+    head = git(root, "rev-parse", "HEAD")
     code, doc, _ = _upgrade(capsys, root, index, "--no-commit", "--only", "beta")
     assert code == 0
     assert doc["branch"] is None
     assert (root / "requirements.txt").read_bytes().splitlines()[2] == (
         b"beta==1.2.0  # keep this comment"
     )
-    assert _git(root, "rev-parse", "HEAD") == head
-    assert _git(root, "branch", "--list").strip() == "* main"
+    assert git(root, "rev-parse", "HEAD") == head
+    assert git(root, "branch", "--list").strip() == "* main"
 
 
 def test_level_and_hold_cap_targets(
