@@ -77,7 +77,7 @@ def _run_trials(
     duration = time.monotonic() - started
     rng = random.Random(seed)  # noqa: S311 - reproducible delays, not cryptography
     for _ in range(trials):
-        delay = rng.uniform(0.05, duration * 1.1)
+        delay = rng.uniform(0.2, duration * 1.1)  # after the interpreter itself started
         code, err = _trial(root, index, name, delay)
         _check_after(root, before, code, name, err)
     again = subprocess.run(_command(root, index), capture_output=True, text=True, check=False)

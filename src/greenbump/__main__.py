@@ -1,5 +1,5 @@
 """Allow ``python -m greenbump``."""
 
-from greenbump.main import entry
+from greenbump.launch import entry
 
 entry()

@@ -117,6 +117,7 @@ def _load(
     if rel in loaded:
         return
     dep_file = read_file(root, rel, None if chain == () else FileKind.REQUIREMENTS)
+    _refuse_conflicting_pins(dep_file)
     loaded[rel] = dep_file
     for include in dep_file.includes:
         if "://" in include.target:
@@ -127,6 +128,28 @@ def _load(
         if include.is_constraint:
             constraint_files.add(target)
         _load(root, target, loaded, constraint_files, (*chain, rel))
+
+
+def _refuse_conflicting_pins(dep_file: DependencyFile) -> None:
+    """Two different exact pins of one package under the same marker in one file.
+
+    pip refuses such a file ("Double requirement given"); upgrading either line would silently
+    keep a contradiction, so it is an input error pointing at the second pin.
+    """
+    if dep_file.kind.is_lock:
+        return
+    seen: dict[tuple[str, str, str | None], str] = {}
+    for decl in dep_file.declarations:
+        if decl.locked is None:
+            continue
+        key = (decl.key, decl.group, decl.marker)
+        first = seen.setdefault(key, decl.locked)
+        if first != decl.locked:
+            raise InputError(
+                f"conflicting pins for {decl.name}: =={first} and =={decl.locked}",
+                dep_file.path,
+                decl.line,
+            )
 
 
 def _resolve_include(root: Path, rel: PurePosixPath, target: str, line: int) -> PurePosixPath:

@@ -59,3 +59,7 @@ class GateFailed(GreenbumpError):
     """A check the user asked for failed (``--fail-on``, a red test run)."""
 
     exit_code = EXIT_GATE
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so cleanup runs exactly as for ^C."""

@@ -97,6 +97,7 @@ _HTML_TYPES = frozenset(
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
+MAX_PAGE_BYTES = 64 * 1024 * 1024  # a simple page this large is an error, not data
 _MAX_BACKOFF = 5.0
 _LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
 _UPLOAD_TIME = re.compile(
@@ -1003,7 +1004,14 @@ class IndexClient:
             started = time.perf_counter()
             self._counts["requests"] += 1
             try:
-                response = await client.get(current, headers=headers, auth=auth)
+                response = await asyncio.wait_for(
+                    _get_capped(client, current, headers, auth, origin), self._timeout * 2
+                )
+            except asyncio.TimeoutError as exc:  # a slow drip that never trips the read timeout
+                self._record(current, None, started, "retry")
+                raise httpx.ReadTimeout(
+                    f"no complete answer within {self._timeout * 2:.0f} s"
+                ) from exc
             except httpx.TransportError:
                 self._record(current, None, started, "retry")
                 raise
@@ -1028,6 +1036,39 @@ class IndexClient:
         elapsed = time.perf_counter() - started
         self._seconds += elapsed
         self._records.append(RequestRecord(redact_url(url), status, elapsed, outcome))
+
+
+async def _get_capped(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    auth: httpx.BasicAuth | None,
+    origin: IndexUrl,
+) -> httpx.Response:
+    """GET ``url``, refusing bodies over :data:`MAX_PAGE_BYTES` before holding them in memory."""
+    async with client.stream("GET", url, headers=headers, auth=auth) as streamed:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_PAGE_BYTES:
+                raise ExternalError(
+                    f"index {origin.display}: the page {redact_url(url)} is larger than "
+                    f"{MAX_PAGE_BYTES // (1024 * 1024)} MiB; refusing it"
+                )
+            chunks.append(chunk)
+        # The chunks are already decoded: drop the encoding so httpx does not decode them again.
+        kept = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=kept,
+            content=b"".join(chunks),
+            request=streamed.request,
+        )
 
 
 def _outcome(status: int) -> str:

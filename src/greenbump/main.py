@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import signal
 import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from greenbump import __version__
 from greenbump.commands import check, deps, upgrade
@@ -25,6 +23,7 @@ from greenbump.errors import (
     EXIT_SIGINT,
     EXIT_SIGTERM,
     GreenbumpError,
+    Terminated,
 )
 from greenbump.redact import redact_text
 
@@ -36,10 +35,6 @@ EPILOG = """exit codes:
   4  internal error (a crash log is written)
   130/143  interrupted by SIGINT/SIGTERM
 """
-
-
-class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM so cleanup code runs as for ^C."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,11 +98,8 @@ def _write_crash_log(exc: BaseException) -> Path:
     return path
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
-
-
 def entry() -> None:
-    """Console-script entry point."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    sys.exit(main())
+    """Console-script entry point (see :mod:`greenbump.launch`, which installs signals first)."""
+    from greenbump.launch import entry as launch
+
+    launch()

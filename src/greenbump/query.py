@@ -94,6 +94,7 @@ def fetch_pages(
     ttl: float,
     refresh: bool,
     jobs: int,
+    timeout: float = 30.0,
 ) -> dict[NormalizedName, ProjectPage]:
     """Index pages for every package that comes from an index; unknown ones are input errors."""
     if config is None:
@@ -101,7 +102,7 @@ def fetch_pages(
     wanted = [p for p in packages if p.from_index]
 
     async def fetch() -> dict[str, ProjectPage | ProjectNotFound]:
-        async with IndexClient(config, ttl=ttl, refresh=refresh) as client:
+        async with IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout) as client:
             return await client.fetch_many([p.key for p in wanted], concurrency=jobs)
 
     found = asyncio.run(fetch())

@@ -61,6 +61,7 @@ class Options:
     osv_api: str | None = None
     cache_ttl: float = 300.0
     refresh: bool = False
+    index_timeout: float = 30.0
     interpreter: str | None = None  # for test environments; default: the running Python
 
 
@@ -120,6 +121,7 @@ def run_upgrade(options: Options, progress: Progress = lambda _: None) -> Result
             ttl=options.cache_ttl,
             refresh=options.refresh,
             jobs=16,
+            timeout=options.index_timeout,
         )
         vulns = _vulnerabilities(options, packages)
     with clock("plan"):

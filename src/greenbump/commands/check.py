@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--cache-ttl", type=int, help="seconds to reuse pages without validators")
     parser.add_argument("--refresh", action="store_true", help="ignore the HTTP cache")
     parser.add_argument("--jobs", type=int, default=16, help="concurrent index requests")
+    parser.add_argument(
+        "--index-timeout", type=float, default=30.0, help="seconds per index request (30)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         ttl=float(args.cache_ttl if args.cache_ttl is not None else settings.get("cache-ttl", 300)),
         refresh=args.refresh,
         jobs=args.jobs,
+        timeout=args.index_timeout,
     )
     source = advisory_source(args.advisories or settings.get("advisories"), args.osv_api)
     vulns = check_vulnerabilities(source, packages)

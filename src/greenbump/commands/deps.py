@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from greenbump.config import load_settings
 from greenbump.model import Declaration
 from greenbump.project import Project, load_project
 from greenbump.render import print_json, print_table
@@ -32,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     """List the project's dependencies."""
     project = load_project(args.path)
+    load_settings(project.root)  # a broken [tool.greenbump] is reported by every command
     rows = list(_rows(project, include_locks=args.locks))
     if args.format == "json":
         print_json(_document(project, rows))

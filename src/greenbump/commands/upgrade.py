@@ -65,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--osv-api", help="OSV API base URL")
     parser.add_argument("--cache-ttl", type=int)
     parser.add_argument("--refresh", action="store_true")
+    parser.add_argument("--index-timeout", type=float, default=30.0, help="seconds per request")
     parser.set_defaults(run=run)
 
 
@@ -128,6 +129,7 @@ def options_from(args: argparse.Namespace, settings: Settings, root: Path) -> Op
         osv_api=args.osv_api,
         cache_ttl=float(pick(args.cache_ttl, "cache-ttl", 300)),
         refresh=args.refresh,
+        index_timeout=args.index_timeout,
         interpreter=python if python and not python[:1].isdigit() else None,
     )
 
