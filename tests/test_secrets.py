@@ -1,0 +1,113 @@
+"""A planted secret never appears in anything greenbump prints, writes or commits.
+
+The index needs basic auth; the password travels once in the index URL and once through netrc.
+After ``check`` and a real ``upgrade`` (with reports), every output is searched for it: standard
+output and error, report files, the commits and branch greenbump made, and everything greenbump
+wrote below the project and its cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from greenbump.main import main
+from localindex import LocalIndex
+from upgrade_app import RELEASES, git, make_app
+
+SECRET = "pl4nted-S3cret-value"
+
+
+def _everything_under(folder: Path) -> bytes:
+    data = b""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data += path.read_bytes()
+    return data
+
+
+@pytest.mark.parametrize("via", ["url", "netrc"])
+def test_secret_never_leaks(
+    tmp_path: Path,
+    make_index: Callable[..., LocalIndex],
+    wheelhouse: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    via: str,
+) -> None:
+    index = make_index(RELEASES, auth=("alice", SECRET))
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheelhouse))
+    if via == "url":
+        url = index.auth_index_url
+    else:
+        netrc = tmp_path / "netrc"
+        netrc.write_text(f"machine 127.0.0.1 login alice password {SECRET}\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        url = index.index_url
+    root = make_app(tmp_path / "app", (1, 2))
+    osv = tmp_path / "osv"
+    osv.mkdir()
+    (osv / "PYSEC-0-1.json").write_text(
+        '{"id": "PYSEC-0-1", "modified": "2024-01-01T00:00:00Z", "affected": '
+        '[{"package": {"ecosystem": "PyPI", "name": "zzz"}, "versions": ["1.0"]}]}'
+    )
+    reports = [tmp_path / "report.json", tmp_path / "report.md"]
+    outputs = []
+    assert main(["check", str(root), "--index-url", url, "--advisories", str(osv)]) == 0
+    outputs.append(capsys.readouterr())
+    code = main(
+        [
+            "upgrade",
+            str(root),
+            "--index-url",
+            url,
+            "--report",
+            str(reports[0]),
+            "--report",
+            str(reports[1]),
+            "--format",
+            "json",
+        ]
+    )
+    outputs.append(capsys.readouterr())
+    assert code == 0, outputs[-1].err
+    # A failing index request must not leak it either.
+    index.stop()
+    assert (
+        main(
+            [
+                "check",
+                str(root),
+                "--index-url",
+                url,
+                "--index-timeout",
+                "1",
+                "--advisories",
+                str(tmp_path),
+            ]
+        )
+        == 3
+    )
+    outputs.append(capsys.readouterr())
+    printed = "".join(o.out + o.err for o in outputs)
+    assert "alice:****@" in printed or via == "netrc"
+    assert SECRET not in printed
+    for report in reports:
+        assert SECRET.encode() not in report.read_bytes()
+    history = subprocess.run(
+        ["git", "log", "--all", "-p", "--format=%H %s%n%b"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert b"Bump alpha" in history
+    assert SECRET.encode() not in history
+    assert SECRET.encode() not in _everything_under(root)
+    cache = Path(os.environ["XDG_CACHE_HOME"])
+    assert SECRET.encode() not in _everything_under(cache)
+    assert git(root, "status", "--porcelain") == ""
