@@ -152,3 +152,46 @@ def test_level_and_hold_cap_targets(
     assert pkgs["alpha"]["to"] == "1.1.0"
     assert pkgs["beta"]["status"] == "unchanged"
     assert "held by policy" in pkgs["beta"]["reason"]
+
+
+def test_html_report_and_webhook_notification(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    import http.server
+    import threading
+
+    received: list[bytes] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        root, index = app((1, 2))
+        (root / "greenbump.toml").write_text(
+            f'[notify]\nwebhook = "http://127.0.0.1:{server.server_port}/hook"\n'
+            'webhook-format = "json"\n'
+        )
+        git(root, "add", "greenbump.toml")
+        git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "notify")
+        html = tmp_path / "report.html"
+        code, doc, err = _upgrade(capsys, root, index, "--report", str(html), "--notify")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, err
+    page = html.read_text()
+    assert "<svg" in page
+    assert "alpha" in page
+    assert len(received) == 1
+    payload = json.loads(received[0])
+    assert doc["branch"] in json.dumps(payload)

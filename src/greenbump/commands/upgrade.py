@@ -12,6 +12,8 @@ from typing import Any
 
 from greenbump.config import Settings, load_settings
 from greenbump.errors import EXIT_GATE, InputError
+from greenbump.htmlreport import render_html
+from greenbump.notify import send_notifications, validate_settings
 from greenbump.plan import LEVELS, Policy, parse_holds
 from greenbump.project import load_project
 from greenbump.query import target_python
@@ -40,8 +42,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         action="append",
         type=Path,
         default=[],
-        help="write a report (.json or .md); repeatable",
+        help="write a report (.json, .md or .html); repeatable",
     )
+    parser.add_argument(
+        "--notify", action="store_true", help="send the summary as [tool.greenbump.notify] says"
+    )
+    parser.add_argument("--report-url", help="link to the report or pull request in notifications")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--test", help="test command (default: detect pytest, tox or nox)")
     parser.add_argument("--python", help="interpreter for test environments (default: this one)")
@@ -74,10 +80,31 @@ def run(args: argparse.Namespace) -> int:
     root = args.path.resolve()
     settings = load_settings(root)
     options = options_from(args, settings, root)
+    notify_settings = None
+    if settings.get("notify") is not None:
+        notify_settings = validate_settings(settings.get("notify"), settings.source)
+    if args.notify and notify_settings is None:
+        raise InputError("--notify needs a [tool.greenbump.notify] table", root / "pyproject.toml")
+    for report in args.report:
+        _check_report_suffix(report)
     progress = _progress_printer()
     result = run_upgrade(options, progress)
     for report in args.report:
         write_report(result, report)
+    if args.notify and notify_settings is not None:
+        deliveries = send_notifications(
+            to_json(result),
+            notify_settings,
+            report_link=args.report_url or result.branch,
+            project=root.name,
+            markdown=to_markdown(result),
+        )
+        for delivery in deliveries:
+            if not delivery.ok:
+                sys.stderr.write(
+                    f"greenbump: warning: notification to {delivery.target} "
+                    f"failed: {delivery.error}\n"
+                )
     if args.format == "json":
         print_json(to_json(result))
     else:
@@ -142,8 +169,15 @@ def write_report(result: Result, path: Path) -> None:
         write_text(path, buffer.getvalue())
     elif path.suffix in (".md", ".markdown"):
         write_text(path, to_markdown(result))
+    elif path.suffix in (".html", ".htm"):
+        write_text(path, render_html(to_json(result)))
     else:
-        raise InputError(f"unknown report format {path.suffix!r} (use .json or .md)", path)
+        _check_report_suffix(path)
+
+
+def _check_report_suffix(path: Path) -> None:
+    if path.suffix not in (".json", ".md", ".markdown", ".html", ".htm"):
+        raise InputError(f"unknown report format {path.suffix!r} (use .json, .md or .html)", path)
 
 
 def _title(result: Result) -> str:
