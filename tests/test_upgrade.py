@@ -74,20 +74,50 @@ def test_green_upgrade_commits_on_a_new_branch(
     assert all(run["passed"] for run in doc["test_runs"])
 
 
-def test_red_upgrade_holds_back_and_changes_nothing(
+def test_breaking_upgrade_is_isolated_and_the_rest_is_kept(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, index = app((1,))  # alpha 2.0.0 changes VALUE to 2: the test breaks
+    before = snapshot(root)
+    code, doc, err = _upgrade(capsys, root, index)
+    assert code == 0, err
+    assert doc["status"] == "upgraded"
+    pkgs = {p["name"]: p for p in doc["packages"]}
+    alpha = pkgs["alpha"]
+    assert alpha["to"] == "1.1.0"  # the highest version that keeps the tests green
+    assert alpha["failing_tests"] == ["tests/test_app.py::test_values"]
+    assert "2.0.0" in alpha["reason"]
+    assert "assert 2 in (1,)" in alpha["error"]
+    assert pkgs["beta"]["status"] == "upgraded"
+    assert pkgs["gamma"]["status"] == "upgraded"
+    committed = subprocess.run(
+        ["git", "show", f"{doc['branch']}:requirements.txt"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout
+    assert b"alpha==1.1.0\n" in committed
+    assert b"beta==1.2.0" in committed
+    assert snapshot(root) == {**before, "branches": snapshot(root)["branches"]}
+    assert all(run["passed"] is not None for run in doc["test_runs"])
+    assert doc["test_runs"][-1]["passed"] is True or any(
+        r["passed"] and r["pins"]["alpha"] == "1.1.0" for r in doc["test_runs"]
+    )
+
+
+def test_every_upgrade_breaking_holds_everything_back(
     app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root, index = app((1,))
     before = snapshot(root)
-    code, doc, _ = _upgrade(capsys, root, index)
+    code, doc, _ = _upgrade(
+        capsys, root, index, "--only", "alpha", "--level", "major", "--hold", "alpha>=2"
+    )
     assert code == 1
     assert doc["status"] == "held"
     assert doc["branch"] is None
-    alpha = next(p for p in doc["packages"] if p["name"] == "alpha")
-    assert alpha["status"] == "held"
-    assert alpha["failing_tests"] == ["tests/test_app.py::test_values"]
-    assert "assert 2 in (1,)" in alpha["error"]
     assert snapshot(root) == before
 
 

@@ -67,10 +67,12 @@ def make_app(root: Path, allowed: tuple[int, ...]) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
+    """Every byte the user owns: files (not .git, not greenbump's own excluded .greenbump/),
+    HEAD, status and branches."""
     files = {
         str(p.relative_to(root)): p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and ".git" not in p.relative_to(root).parts[:1]
+        if p.is_file() and p.relative_to(root).parts[0] not in (".git", ".greenbump")
     }
     files["HEAD"] = git(root, "rev-parse", "HEAD").encode()
     files["status"] = git(root, "status", "--porcelain").encode()

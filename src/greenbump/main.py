@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from greenbump import __version__
-from greenbump.commands import check, deps, upgrade
+from greenbump.commands import check, deps, history, show, upgrade
 from greenbump.errors import (
     EXIT_BUG,
     EXIT_INPUT,
@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     deps.add_parser(sub)
     check.add_parser(sub)
     upgrade.add_parser(sub)
+    history.add_parser(sub)
+    show.add_parser(sub)
     return parser
 
 

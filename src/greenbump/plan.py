@@ -83,6 +83,7 @@ class Target:
     latest: Version | None  # newest eligible release ignoring level and holds
     reason: str
     advisories_fixed: tuple[str, ...] = ()
+    steps: tuple[Version, ...] = ()  # every release policy allows above current, ascending
 
     @property
     def key(self) -> NormalizedName:
@@ -189,7 +190,8 @@ def _target(
     reason = "security fix" if policy.security_only else "latest allowed"
     if target != latest:
         reason = "capped by hold" if hold is not None else f"capped at level {policy.level.value}"
-    return Target(package, Status.UPGRADE, target, latest, reason, fixed)
+    steps = tuple(r.version for r in allowed)
+    return Target(package, Status.UPGRADE, target, latest, reason, fixed, steps)
 
 
 def _within_level(current: Version, release: ReleaseLike, level: UpdateKind) -> bool:

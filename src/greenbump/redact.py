@@ -42,7 +42,9 @@ _TOKEN_PREFIXES = (
 # The authority of a URL: after "scheme://" up to the first "/", "?" or "#".
 _URL_HEAD = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<authority>[^/?#]*)")
 # Any URL inside free text. Quotes, angle brackets, backticks and whitespace end it.
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]+")
+# The lookbehind anchors the scheme at a word start: without it a long run of letters with no
+# "://" is retried from every position (quadratic on base64 blobs in test output).
+_URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]+")
 # Query parameters whose values are secrets.
 _SECRET_PARAM = re.compile(
     r"(?P<key>(?:^|[?&;])[^=&;#]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|auth"

@@ -163,9 +163,12 @@ def rewrite_constraint(
     kinds = [_kind(clause, style) for clause in clauses]
     if all(kind is _Kind.ANY for kind in kinds):  # "*" and friends
         return _unchanged(constraint, before, "any version allowed")
-    outcomes = [
-        _rewrite_clause(clause, kind, goal) for clause, kind in zip(clauses, kinds, strict=True)
-    ]
+    try:
+        outcomes = [
+            _rewrite_clause(clause, kind, goal) for clause, kind in zip(clauses, kinds, strict=True)
+        ]
+    except (InvalidSpecifier, InvalidVersion, ValueError) as exc:  # pragma: no cover - defensive
+        return _unchanged(constraint, before, f"constraint not understood ({exc})")
     blocking = [outcome.note or "target excluded" for outcome in outcomes if outcome.blocks]
     if blocking:
         return _unchanged(constraint, before, _join(blocking))
@@ -347,10 +350,13 @@ def _rewrite_clause(clause: _Clause, kind: _Kind, goal: _Goal) -> _Outcome:
 def _lower(clause: _Clause, goal: _Goal, *, admitted: bool) -> _Outcome:
     """``>=A`` / ``>A``: kept, or raised to ``>=target`` when asked; never lowered."""
     bound = _version(clause.version)
-    if not admitted:
-        return _Outcome(note=f"target below lower bound {clause.op}{clause.version}", blocks=True)
     public = Version(goal.target.public)  # ">=1.0" already admits 1.0+cpu
-    if not goal.bump or bound is None or public <= bound:
+    above = bound is not None and public > bound
+    if not admitted and not (goal.bump and above):
+        # below the bound, or a post-release of it that ">1.0" excludes (PEP 440)
+        word = "excluded by" if above else "below lower bound"
+        return _Outcome(note=f"target {word} {clause.op}{clause.version}", blocks=True)
+    if not goal.bump or not above:
         return _Outcome(note="lower bound kept")
     new = _first_admitting(">=", clause.version, [str(public)], goal)
     if new is None:  # pragma: no cover - ">=target" always admits target

@@ -14,7 +14,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -24,15 +24,18 @@ from packaging.version import Version
 
 from greenbump.advisories import CheckResult
 from greenbump.apply import apply_upgrade
-from greenbump.envs import EnvBuilder
+from greenbump.envs import EnvBuilder, installed_files
 from greenbump.errors import GateFailed, InputError
+from greenbump.evidence import probe_result
 from greenbump.index import ProjectPage
 from greenbump.indexconfig import IndexConfig
 from greenbump.inventory import Package, build_inventory
+from greenbump.isolate import Candidate, ProbeResult, isolate
 from greenbump.plan import Plan, Policy, Status, Target, make_plan
 from greenbump.project import Project, load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages, index_config
 from greenbump.resolve import named_in, requirement_lines, resolve
+from greenbump.runlog import RunLog
 from greenbump.testrun import detect_test_command
 from greenbump.textio import read_text, write_text
 from greenbump.vcs import Git, branch_name
@@ -94,16 +97,24 @@ class Result:
     durations: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    log: RunLog | None = field(default=None, repr=False, compare=False)
 
 
 Progress = Callable[[str], None]
 
 
-def run_upgrade(options: Options, progress: Progress = lambda _: None) -> Result:
+def run_upgrade(
+    options: Options,
+    progress: Progress = lambda _: None,
+    *,
+    run_id: str | None = None,
+    log: RunLog | None = None,
+) -> Result:
     """Run the whole pipeline; returns the result (the caller renders and reports it)."""
-    clock = _Clock()
+    clock = _Clock(log)
     root = options.path.resolve()
-    result = Result(run_id=secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
+    result = Result(run_id=run_id or secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
+    result.log = log
     result.dry_run = options.dry_run
     git = None if options.dry_run else Git.find(root)
     state = git.require_clean(options.allow_dirty) if git is not None else None
@@ -114,6 +125,8 @@ def run_upgrade(options: Options, progress: Progress = lambda _: None) -> Result
     with clock("query"):
         progress("querying the index")
         index = index_config(project, options.index_url, list(options.extra_index_urls))
+        if log is not None:
+            log.add_secrets(index.secrets())
         pages = fetch_pages(
             project,
             packages,
@@ -127,6 +140,9 @@ def run_upgrade(options: Options, progress: Progress = lambda _: None) -> Result
     with clock("plan"):
         plan = make_plan(packages, pages, vulns, policy=options.policy, python=options.python)
     result.packages = [_initial(t) for t in plan.targets]
+    if log is not None:
+        for target in plan.targets:
+            log.decision(target.key, target.status.value, target.reason)
     if options.dry_run or not plan.upgrades:
         result.status = "planned" if options.dry_run else "nothing-to-do"
         result.durations = clock.totals
@@ -150,7 +166,7 @@ def run_upgrade(options: Options, progress: Progress = lambda _: None) -> Result
             plan=plan,
             pages=pages,
             index=index,
-            verifier=_verifier(options, project, scratch, index, command),
+            verifier=_verifier(options, project, scratch, index, command, log=log),
             result=result,
             clock=clock,
             progress=progress,
@@ -214,25 +230,55 @@ class _Run:
             self.progress("testing the upgraded set")
             full = verifier.trial({**current, **accepted})
         if not full.green:
-            failing = full.new_failures or (
-                (full.install_error[:200],) if full.install_error else ()
-            )
-            error = full.outcome.excerpt if full.outcome is not None else full.install_error
-            for key in accepted:
-                _hold(
-                    result,
-                    key,
-                    "the tests fail with the full set of upgrades; culprit isolation is not "
-                    "available yet, so every upgrade is held back",
-                    failing_tests=tuple(failing),
-                    error=error,
-                )
-            result.status = "held"
-            return
+            with self.clock("isolate"):
+                self.progress("the upgraded set fails: finding which upgrades break which tests")
+                accepted = self.isolate(current, accepted, full)
+            if not accepted:
+                result.status = "held"
+                return
         with self.clock("apply"):
             self.progress("applying and committing")
             self.apply_all(accepted)
         result.status = "upgraded" if result.commits or options.no_commit else "nothing-to-do"
+
+    def isolate(
+        self, current: dict[str, str], accepted: dict[str, str], full: Trial
+    ) -> dict[str, str]:
+        """Keep every upgrade that stays green; hold the rest with their evidence."""
+        candidates = []
+        for target in _priority(self.plan, accepted):
+            key = str(target.key)
+            ladder = tuple(str(v) for v in target.steps if v <= Version(accepted[key]))
+            candidates.append(Candidate(key, current[key], ladder))
+        names = [c.name for c in candidates]
+        venv = self.verifier.builder.path_for(0)
+
+        def probe(changes: Mapping[str, str]) -> ProbeResult:
+            trial = self.verifier.trial({**current, **changes})
+            files = installed_files(venv) if trial.outcome is not None else {}
+            return probe_result(trial, files, names)
+
+        known = probe_result(full, installed_files(venv) if full.outcome else {}, names)
+        outcome = isolate(candidates, probe, known=[(dict(accepted), known)])
+        for key, held in outcome.held.items():
+            reason = held.reason
+            if held.highest_passing:
+                reason += f"; highest green version {held.highest_passing} (tried {held.tried})"
+            _hold(
+                self.result,
+                key,
+                reason,
+                failing_tests=tuple(held.failing_tests),
+                error=held.error,
+            )
+            if held.highest_passing and key in outcome.accepted:
+                _entry(self.result, key).to = Version(outcome.accepted[key])
+        for group in outcome.groups:
+            self.result.notes.append("moved together: " + ", ".join(sorted(group)))
+        if not outcome.confirmed:
+            self.result.notes.append("the final set could not be confirmed green: nothing applied")
+            return {}
+        return {k: v for k, v in outcome.accepted.items() if v != current.get(k)}
 
     def resolves(self, pins: dict[str, str]) -> tuple[bool, str]:
         """Whether ``pins`` install together with the declared dependencies."""
@@ -323,6 +369,8 @@ class _Run:
             )
             entry.commit = sha
             result.commits.append(sha)
+            if result.log is not None:
+                result.log.decision(target.key, "upgraded", to=version, commit=sha)
         if options.no_commit:
             for rel in sorted(touched):
                 data = read_text(self.scratch / rel)
@@ -335,7 +383,13 @@ class _Run:
 
 
 def _verifier(
-    options: Options, project: Project, scratch: Path, index: IndexConfig, command: list[str]
+    options: Options,
+    project: Project,
+    scratch: Path,
+    index: IndexConfig,
+    command: list[str],
+    *,
+    log: RunLog | None,
 ) -> Verifier:
     requirements, constraints = requirement_lines(project)
     envs_root = Path(platformdirs.user_cache_dir("greenbump")) / "envs" / _slug(project.root)
@@ -352,7 +406,23 @@ def _verifier(
         junit_dir=junit,
         editables=[scratch] if _is_package(scratch) else [],
         timeout=options.timeout,
+        on_trial=None if log is None else _trial_logger(log),
     )
+
+
+def _trial_logger(log: RunLog) -> Callable[[Trial], None]:
+    def record(trial: Trial) -> None:
+        log.event(
+            "trial",
+            env_hash=trial.env_hash,
+            pins=dict(trial.pins),
+            resolved=trial.resolution.ok,
+            green=trial.green,
+            new_failures=list(trial.new_failures),
+            cached=trial.cached,
+        )
+
+    return record
 
 
 def _is_package(root: Path) -> bool:
@@ -382,6 +452,15 @@ def _vulnerabilities(
     return check_vulnerabilities(source, packages)
 
 
+_KIND_ORDER = {"patch": 0, "minor": 1, "major": 2}
+
+
+def _priority(plan: Plan, accepted: Mapping[str, str]) -> list[Target]:
+    """Candidates likeliest to be innocent first: patches, then minors, then majors."""
+    targets = [t for t in plan.upgrades if str(t.key) in accepted]
+    return sorted(targets, key=lambda t: (_KIND_ORDER[t.kind.value] if t.kind else 3, t.key))
+
+
 def _initial(target: Target) -> PackageResult:
     if target.status is Status.UPGRADE:
         return PackageResult(target, "planned", target.target, target.reason)
@@ -398,6 +477,8 @@ def _hold(
     entry = _entry(result, key)
     entry.status = "held"
     entry.reason = reason
+    if result.log is not None:
+        result.log.decision(key, "held", reason, failing_tests=list(failing_tests))
     entry.failing_tests = failing_tests
     entry.error = _first_lines(error, 12)
 
@@ -407,10 +488,11 @@ def _first_lines(text: str, count: int = 4) -> str:
 
 
 class _Clock:
-    """Wall time per stage, for the report and the benchmark."""
+    """Wall time per stage, for the report, the run log and the benchmark."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: RunLog | None = None) -> None:
         self.totals: dict[str, float] = {}
+        self.log = log
 
     def __call__(self, stage: str) -> _Stage:
         return _Stage(self, stage)
@@ -424,7 +506,11 @@ class _Stage:
 
     def __enter__(self) -> None:
         self.started = time.monotonic()
+        if self.clock.log is not None:
+            self.clock.log.stage_started(self.stage)
 
     def __exit__(self, *exc: object) -> None:
         elapsed = time.monotonic() - self.started
         self.clock.totals[self.stage] = self.clock.totals.get(self.stage, 0.0) + elapsed
+        if self.clock.log is not None:
+            self.clock.log.stage_finished(self.stage, elapsed, ok=exc[0] is None)
