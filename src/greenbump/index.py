@@ -691,6 +691,7 @@ class IndexClient:
         self._timeout = timeout
         self._client: httpx.AsyncClient | None = None
         self._flat: dict[str, asyncio.Task[list[DistFile]]] = {}
+        self._folder_maps: dict[str, dict[NormalizedName, Path]] = {}
         self._records: list[RequestRecord] = []
         self._counts: Counter[str] = Counter()
         self._bytes = 0
@@ -847,16 +848,10 @@ class IndexClient:
             raise ExternalError(f"index {index.display} is not a directory")
         directory = root / project
         if not directory.is_dir():
-            directory = next(
-                (
-                    child
-                    for child in sorted(root.iterdir())
-                    if child.is_dir() and canonicalize_name(child.name) == project
-                ),
-                directory,
-            )
-        if not directory.is_dir():
-            return None
+            found = self._local_folders(root).get(project)
+            if found is None:
+                return None
+            directory = found
         page = directory / "index.html"
         if page.is_file():
             try:
@@ -865,6 +860,17 @@ class IndexClient:
                 raise ExternalError(f"index {index.display}: cannot read {page}: {exc}") from exc
             return parse_html_page(text, page.as_uri(), index.url)
         return _directory_files(directory, index.url)
+
+    def _local_folders(self, root: Path) -> dict[NormalizedName, Path]:
+        """Normalized project name -> folder of a ``file://`` index, listed once per client."""
+        key = str(root)
+        if key not in self._folder_maps:
+            folders: dict[NormalizedName, Path] = {}
+            for child in sorted(root.iterdir()):
+                if child.is_dir():
+                    folders.setdefault(canonicalize_name(child.name), child)
+            self._folder_maps[key] = folders
+        return self._folder_maps[key]
 
     # -- find-links ---------------------------------------------------------------------------
 

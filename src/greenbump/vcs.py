@@ -129,6 +129,7 @@ class Git:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._identities: dict[Path, dict[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"Git({str(self.root)!r})"
@@ -352,7 +353,17 @@ class Git:
         return self._git(["rev-parse", "--verify", "HEAD"], cwd=worktree).stdout.strip()
 
     def _identity_env(self, cwd: Path) -> dict[str, str]:
-        """Fill in greenbump's identity for any name/email neither config nor env provides."""
+        """Fill in greenbump's identity for any name/email neither config nor env provides.
+
+        Asked once per worktree: a run commits once per package, and the answer cannot change
+        in between.
+        """
+        cached = self._identities.get(cwd)
+        if cached is None:
+            cached = self._identities[cwd] = self._ask_identity(cwd)
+        return dict(cached)
+
+    def _ask_identity(self, cwd: Path) -> dict[str, str]:
         result = self._git(
             ["config", "-z", "--get-regexp", r"^(user|author|committer)\.(name|email)$"],
             cwd=cwd,

@@ -8,6 +8,7 @@ the command, so no set is ever tested twice in a run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -151,7 +152,9 @@ class Verifier:
         return trial
 
 
+@functools.lru_cache(maxsize=8)
 def _version_of(python: str) -> str:
+    """``3.11`` for an interpreter path (asked once per interpreter per process)."""
     out = subprocess.run(
         [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
         capture_output=True,

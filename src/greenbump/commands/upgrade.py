@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import io
-import secrets
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
-from greenbump.config import Settings, load_settings
-from greenbump.errors import EXIT_GATE, GateFailed, InputError
-from greenbump.history import HistoryStore, RunLock
-from greenbump.htmlreport import render_html
-from greenbump.notify import send_notifications, validate_settings
-from greenbump.plan import LEVELS, Policy, parse_holds
-from greenbump.project import load_project
-from greenbump.query import target_python
-from greenbump.render import fancy, print_json, print_table
-from greenbump.runlog import RunLog
-from greenbump.textio import write_text
-from greenbump.upgrade import Options, Result, run_upgrade
-from greenbump.upgradereport import SUMMARY_HEADERS, summary_rows, to_json, to_markdown
+from greenbump.commands import lazy_run
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -55,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--test", help="test command (default: detect pytest, tox or nox)")
     parser.add_argument("--python", help="interpreter for test environments (default: this one)")
     parser.add_argument(
-        "--level", choices=tuple(LEVELS), help="largest update kind (default major)"
+        "--level", choices=("patch", "minor", "major"), help="largest update kind (default major)"
     )
     parser.add_argument("--only", action="append", help="only these packages (names or globs)")
     parser.add_argument("--exclude", action="append", help="never these packages")
@@ -75,164 +58,4 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--cache-ttl", type=int)
     parser.add_argument("--refresh", action="store_true")
     parser.add_argument("--index-timeout", type=float, default=30.0, help="seconds per request")
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the upgrade and report it."""
-    root = args.path.resolve()
-    settings = load_settings(root)
-    options = options_from(args, settings, root)
-    notify_settings = None
-    if settings.get("notify") is not None:
-        notify_settings = validate_settings(settings.get("notify"), settings.source)
-    if args.notify and notify_settings is None:
-        raise InputError("--notify needs a [tool.greenbump.notify] table", root / "pyproject.toml")
-    for report in args.report:
-        _check_report_suffix(report)
-    progress = _progress_printer()
-    if options.dry_run:  # changes nothing, so it writes no history either
-        result = run_upgrade(options, progress)
-    else:
-        result = _recorded_run(root, options, progress)
-    for report in args.report:
-        write_report(result, report)
-    if args.notify and notify_settings is not None:
-        deliveries = send_notifications(
-            to_json(result),
-            notify_settings,
-            report_link=args.report_url or result.branch,
-            project=root.name,
-            markdown=to_markdown(result),
-        )
-        for delivery in deliveries:
-            if not delivery.ok:
-                sys.stderr.write(
-                    f"greenbump: warning: notification to {delivery.target} "
-                    f"failed: {delivery.error}\n"
-                )
-    if args.format == "json":
-        print_json(to_json(result))
-    else:
-        print_table(SUMMARY_HEADERS, summary_rows(result), title=_title(result))
-        for note in result.notes:
-            print(f"note: {note}")
-    if result.status == "held" and not any(p.status == "upgraded" for p in result.packages):
-        return EXIT_GATE
-    return 0
-
-
-def _recorded_run(root: Path, options: Options, progress: Any) -> Result:
-    """Run under the project's lock, recorded in its history and run log.
-
-    The lock comes first: a run row is "live" only while its lock is held, so a killed run is
-    read back as interrupted. Whatever ends the run (result, error, ^C, SIGTERM) is recorded.
-    """
-    run_id = secrets.token_hex(4)
-    argv = ["greenbump", "upgrade", *sys.argv[2:]]
-    with (
-        RunLock.acquire(root, run_id),
-        HistoryStore.open(root) as store,
-        RunLog.open(root, run_id) as log,
-        log.capture(),
-    ):
-        store.start_run(run_id, argv, options, log_path=log.path)
-        try:
-            result = run_upgrade(options, progress, run_id=run_id, log=log)
-        except Exception as exc:
-            status = "baseline-red" if isinstance(exc, GateFailed) else "failed"
-            log.run_finished(status, error=str(exc))
-            store.fail_run(run_id, str(exc), status=status)
-            raise
-        except BaseException:  # ^C and SIGTERM: the run stops here, its record says so
-            log.run_finished("interrupted")
-            store.mark_interrupted(run_id)
-            raise
-        store.add_secrets(log.secrets)
-        store.finish_run(to_json(result), calls=log.calls)
-        log.run_finished(result.status)
-    return result
-
-
-def options_from(args: argparse.Namespace, settings: Settings, root: Path) -> Options:
-    """Flags over ``[tool.greenbump]`` over defaults."""
-
-    def pick(flag: Any, key: str, default: Any = None) -> Any:
-        return flag if flag is not None else settings.get(key, default)
-
-    test = pick(args.test, "test")
-    if isinstance(test, str):
-        test = shlex.split(test)
-    python = pick(args.python, "python")
-    project = load_project(root)
-    policy = Policy(
-        level=LEVELS[pick(args.level, "level", "major")],
-        only=tuple(args.only or settings.get("only", [])),
-        exclude=tuple(args.exclude or settings.get("exclude", [])),
-        holds=parse_holds(args.hold or settings.get("hold", [])),
-        allow_prereleases=bool(pick(args.allow_prereleases, "allow-prereleases", False)),
-        min_release_age=dt.timedelta(days=int(pick(args.min_release_age, "min-release-age", 3))),
-        security_only=bool(pick(args.security_only, "security-only", False)),
-        bump_lower_bounds=args.bump_lower_bounds,
-    )
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError("--jobs must be at least 1")
-    return Options(
-        path=root,
-        policy=policy,
-        python=target_python(python, project),
-        test_command=test,
-        timeout=float(pick(args.timeout, "timeout", 1800)),
-        dry_run=args.dry_run,
-        no_commit=args.no_commit,
-        allow_dirty=args.allow_dirty,
-        require_green_baseline=args.require_green_baseline,
-        branch_template=pick(args.branch, "branch", "greenbump/{date}-{id}"),
-        index_url=pick(args.index_url, "index-url"),
-        extra_index_urls=tuple(args.extra_index_url or settings.get("extra-index-url", [])),
-        advisories=pick(args.advisories, "advisories"),
-        osv_api=args.osv_api,
-        cache_ttl=float(pick(args.cache_ttl, "cache-ttl", 300)),
-        refresh=args.refresh,
-        index_timeout=args.index_timeout,
-        interpreter=python if python and not python[:1].isdigit() else None,
-    )
-
-
-def write_report(result: Result, path: Path) -> None:
-    """Write ``result`` as JSON or Markdown, by the file's suffix."""
-    if path.suffix == ".json":
-        buffer = io.StringIO()
-        print_json(to_json(result), buffer)
-        write_text(path, buffer.getvalue())
-    elif path.suffix in (".md", ".markdown"):
-        write_text(path, to_markdown(result))
-    elif path.suffix in (".html", ".htm"):
-        write_text(path, render_html(to_json(result)))
-    else:
-        _check_report_suffix(path)
-
-
-def _check_report_suffix(path: Path) -> None:
-    if path.suffix not in (".json", ".md", ".markdown", ".html", ".htm"):
-        raise InputError(f"unknown report format {path.suffix!r} (use .json, .md or .html)", path)
-
-
-def _title(result: Result) -> str:
-    if result.dry_run:
-        return "plan (dry run: nothing changed)"
-    if result.branch:
-        return f"{result.status}: branch {result.branch} ({len(result.commits)} commits)"
-    return result.status
-
-
-def _progress_printer() -> Any:
-    def show(message: str) -> None:
-        stream = sys.stderr
-        if fancy(stream):
-            stream.write(f"\r\x1b[2K… {message}")
-        else:
-            stream.write(f"greenbump: {message}\n")
-        stream.flush()
-
-    return show
+    parser.set_defaults(run=lazy_run("greenbump.commands.upgrade_run"))
