@@ -26,6 +26,7 @@ from greenbump.errors import (
     Terminated,
 )
 from greenbump.redact import redact_text
+from greenbump.runlog import add_verbosity_flags, configure_console, console_level
 
 EPILOG = """exit codes:
   0  success
@@ -60,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_parser(sub)
     history.add_parser(sub)
     show.add_parser(sub)
+    add_verbosity_flags(parser)
+    for command in sub.choices.values():  # also after the command: `greenbump upgrade -v`
+        command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS)
+        command.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS)
     return parser
 
 
@@ -70,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_INPUT
+    configure_console(console_level(args.verbose, args.quiet))
     try:
         code: int = args.run(args)
     except GreenbumpError as exc:
