@@ -10,6 +10,7 @@ succeeds. The default suite runs a few trials per signal; ``--run-slow`` runs 60
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -76,10 +77,32 @@ def _run_trials(
     assert done.returncode == 0, done.stderr
     duration = time.monotonic() - started
     rng = random.Random(seed)  # noqa: S311 - reproducible delays, not cryptography
+    stopped = 0
     for _ in range(trials):
         delay = rng.uniform(0.2, duration * 1.1)  # after the interpreter itself started
         code, err = _trial(root, index, name, delay)
         _check_after(root, before, code, name, err)
+        stopped += code != 0
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "greenbump",
+            "history",
+            str(root),
+            "--format",
+            "json",
+            "--limit",
+            "1000",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    statuses = [run["status"] for run in json.loads(listed)["runs"]]
+    assert "running" not in statuses  # a killed run reads as interrupted, never as running
+    # Runs stopped before the history was opened leave no record; the others say interrupted.
+    assert statuses.count("interrupted") <= stopped
     again = subprocess.run(_command(root, index), capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert _state(root) == before

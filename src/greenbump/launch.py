@@ -31,4 +31,8 @@ def entry() -> None:
     except Terminated:
         sys.stderr.write("greenbump: terminated\n")
         code = EXIT_SIGTERM
+    # The work is done (or cleaned up): a signal arriving while the interpreter shuts down
+    # must not turn a finished run into a death by signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(code)
