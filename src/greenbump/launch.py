@@ -25,14 +25,19 @@ def entry() -> None:
         from greenbump.main import main
 
         code = main()
+        _ignore_late_signals()
     except KeyboardInterrupt:
         sys.stderr.write("greenbump: interrupted\n")
         code = EXIT_SIGINT
     except Terminated:
         sys.stderr.write("greenbump: terminated\n")
         code = EXIT_SIGTERM
-    # The work is done (or cleaned up): a signal arriving while the interpreter shuts down
-    # must not turn a finished run into a death by signal.
+    _ignore_late_signals()
+    sys.exit(code)
+
+
+def _ignore_late_signals() -> None:
+    """The work is done (or cleaned up): a signal arriving while the interpreter shuts down
+    must not turn a finished run into a death by signal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(code)
