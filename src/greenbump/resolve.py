@@ -9,11 +9,12 @@ why not. No resolver is written here; uv is the resolver.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -39,15 +40,25 @@ class Resolution:
     explanation: str = ""
 
 
-def requirement_lines(project: Project) -> tuple[list[str], list[str]]:
-    """(requirements, constraints) in PEP 508 form for every manifest declaration."""
+def requirement_lines(project: Project, install: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(requirements, constraints) in PEP 508 form for the manifest declarations.
+
+    ``install`` (the ``install`` setting) narrows what makes the test environment: each entry
+    is a file (``requirements-dev.txt``) or a group as ``deps`` shows it (``main``,
+    ``extra:test``, ``group:dev``, ``dev``). Empty: every declared group but build requirements.
+    Constraint files and constraint tables always apply.
+    """
     requirements: list[str] = []
     constraints: list[str] = []
+    wanted = _with_includes(project, set(install))
     for dep_file in project.files:
         if dep_file.kind.is_lock:
             continue
         for decl in dep_file.declarations:
             if decl.group.startswith("lock") or decl.group == "build":
+                continue
+            is_constraint = decl.is_constraint or decl.group in ("constraints", "overrides")
+            if wanted and not is_constraint and not wanted & {str(decl.file), decl.group}:
                 continue
             line = _pep508(decl)
             if line is None:
@@ -57,6 +68,21 @@ def requirement_lines(project: Project) -> tuple[list[str], list[str]]:
             elif decl.group not in _SKIPPED_GROUPS:
                 requirements.append(line)
     return sorted(set(requirements)), sorted(set(constraints))
+
+
+def _with_includes(project: Project, wanted: set[str]) -> set[str]:
+    """``wanted`` plus every file its requirement files pull in with ``-r`` (as pip would)."""
+    by_path = {str(f.path): f for f in project.files}
+    todo = [w for w in wanted if w in by_path]
+    while todo:
+        dep_file = by_path[todo.pop()]
+        for include in dep_file.includes:
+            target = str(PurePosixPath(dep_file.path.parent, include.target))
+            target = posixpath.normpath(target)
+            if not include.is_constraint and target in by_path and target not in wanted:
+                wanted.add(target)
+                todo.append(target)
+    return wanted
 
 
 def _pep508(decl: Declaration) -> str | None:

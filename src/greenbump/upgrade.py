@@ -65,6 +65,7 @@ class Options:
     cache_ttl: float = 300.0
     refresh: bool = False
     index_timeout: float = 30.0
+    install: tuple[str, ...] = ()  # files or groups that make the test environment (all: ())
     interpreter: str | None = None  # for test environments; default: the running Python
 
 
@@ -317,16 +318,14 @@ class _Run:
         target = self.plan.get(key)
         if target is None or target.current is None or target.target is None:
             return None, why
-        page = self.pages[target.key]
-        versions = sorted(
-            (r.version for r in page.releases if target.current < r.version <= target.target),
-            reverse=True,
-        )
-        explanation = why
+        # Only the releases the plan allows (not yanked, old enough, right Python, in level).
+        versions = sorted(target.steps, reverse=True)
+        explanation = why  # the reason a higher version does not resolve, for the report
         for version in versions[:8]:
-            good, explanation = self.resolves({**current, **accepted, key: str(version)})
+            good, failure = self.resolves({**current, **accepted, key: str(version)})
             if good:
                 return str(version), explanation
+            explanation = failure
         return None, explanation
 
     def apply_all(self, accepted: dict[str, str]) -> None:
@@ -391,7 +390,7 @@ def _verifier(
     *,
     log: RunLog | None,
 ) -> Verifier:
-    requirements, constraints = requirement_lines(project)
+    requirements, constraints = requirement_lines(project, options.install)
     envs_root = Path(platformdirs.user_cache_dir("greenbump")) / "envs" / _slug(project.root)
     junit = Path(tempfile.mkdtemp(prefix="greenbump-junit-"))
     python = options.interpreter or _running_python()

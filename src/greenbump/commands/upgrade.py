@@ -38,6 +38,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--test", help="test command (default: detect pytest, tox or nox)")
     parser.add_argument("--python", help="interpreter for test environments (default: this one)")
     parser.add_argument(
+        "--install",
+        action="append",
+        help="a file or group (as `deps` shows it) that makes the test environment; repeatable",
+    )
+    parser.add_argument(
         "--level", choices=("patch", "minor", "major"), help="largest update kind (default major)"
     )
     parser.add_argument("--only", action="append", help="only these packages (names or globs)")

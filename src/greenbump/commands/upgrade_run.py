@@ -143,6 +143,7 @@ def options_from(args: argparse.Namespace, settings: Settings, root: Path) -> Op
         cache_ttl=float(pick(args.cache_ttl, "cache-ttl", 300)),
         refresh=args.refresh,
         index_timeout=args.index_timeout,
+        install=tuple(args.install or settings.get("install", [])),
         interpreter=python if python and not python[:1].isdigit() else None,
     )
 
