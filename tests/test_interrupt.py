@@ -106,6 +106,8 @@ def _run_trials(
     again = subprocess.run(_command(root, index), capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert _state(root) == before
+    # The next run removed what killed runs could not: no scratch worktree is left.
+    assert git(root, "worktree", "list", "--porcelain").count("worktree ") == 1
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 import sys
 import tempfile
@@ -157,7 +158,8 @@ def run_upgrade(
         )
     if git is None or state is None:
         raise AssertionError("git is set whenever this is not a dry run")
-    with git.worktree() as scratch_repo:
+    git.drop_orphaned_worktrees()
+    with git.worktree(prefix=f"greenbump-{os.getpid()}") as scratch_repo:
         scratch = scratch_repo / root.relative_to(git.root)
         if options.allow_dirty and state.changed:
             git.copy_paths(scratch_repo, state.changed)

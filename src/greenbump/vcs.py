@@ -275,6 +275,21 @@ class Git:
                         self._git(["worktree", "unlock", str(path)], check=False)
                         self._git(["worktree", "prune"], check=False)
 
+    def drop_orphaned_worktrees(self, prefix: str = "greenbump") -> list[Path]:
+        """Remove scratch worktrees left by greenbump processes that no longer exist.
+
+        A SIGKILLed run cannot clean up; its worktree's folder name carries its pid
+        (``<prefix>-<pid>-...``), so the next run removes exactly the orphans and never a
+        worktree of a run that is still alive (another project in the same repository).
+        """
+        removed = []
+        for path in self.worktrees()[1:]:
+            pid = _orphan_pid(path.name, prefix)
+            if pid is not None and not _alive(pid):
+                self._drop_worktree(path)
+                removed.append(path)
+        return removed
+
     def worktrees(self) -> list[Path]:
         """Every work tree git records for this repository, the main one first."""
         out = self._git(["worktree", "list", "--porcelain"]).stdout  # -z needs git 2.36
@@ -716,3 +731,20 @@ def _run_git(
         if isinstance(exc.__cause__, FileNotFoundError) and (cwd is None or cwd.is_dir()):
             raise ExternalError("git not found: install git or put it on PATH") from exc
         raise
+
+
+def _orphan_pid(name: str, prefix: str) -> int | None:
+    """The pid in a scratch folder name ``<prefix>-<pid>-<random>``, if it is one of ours."""
+    head, _, rest = name.partition(f"{prefix}-")
+    pid, _, _ = rest.partition("-")
+    return int(pid) if not head and pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
