@@ -225,3 +225,22 @@ def test_html_report_and_webhook_notification(
     assert len(received) == 1
     payload = json.loads(received[0])
     assert doc["branch"] in json.dumps(payload)
+
+
+def test_files_a_test_run_writes_are_removed_and_reported(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, index = app((1, 2))
+    (root / "tests" / "test_writes.py").write_text(
+        "from pathlib import Path\n\n\ndef test_writes():\n"
+        "    Path('scratch-output.txt').write_text('x')\n"
+    )
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "writer")
+    code, doc, err = _upgrade(capsys, root, index)
+    assert code == 0, err
+    assert any("scratch-output.txt" in note for note in doc["notes"])
+    tree = git(root, "ls-tree", "-r", "--name-only", doc["branch"])
+    assert "scratch-output.txt" not in tree
+    assert not (root / "scratch-output.txt").exists()

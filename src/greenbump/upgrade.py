@@ -163,13 +163,16 @@ def run_upgrade(
         scratch = scratch_repo / root.relative_to(git.root)
         if options.allow_dirty and state.changed:
             git.copy_paths(scratch_repo, state.changed)
+        verifier = _verifier(options, project, scratch, index, command, log=log)
+        if not (options.allow_dirty and state.changed):  # copied changes must survive
+            verifier.after_tests = _cleaner(git, scratch_repo, result)
         run = _Run(
             options=options,
             project=project,
             plan=plan,
             pages=pages,
             index=index,
-            verifier=_verifier(options, project, scratch, index, command, log=log),
+            verifier=verifier,
             result=result,
             clock=clock,
             progress=progress,
@@ -409,6 +412,21 @@ def _verifier(
         timeout=options.timeout,
         on_trial=None if log is None else _trial_logger(log),
     )
+
+
+def _cleaner(git: Git, scratch_repo: Path, result: Result) -> Callable[[], None]:
+    """Undo what a test run wrote into the scratch tree, and say so once per path."""
+    seen: set[str] = set()
+
+    def clean() -> None:
+        for path in git.restore_worktree(scratch_repo):
+            if path not in seen:
+                seen.add(path)
+                result.notes.append(
+                    f"the test run wrote {path}; it was removed before the next run"
+                )
+
+    return clean
 
 
 def _trial_logger(log: RunLog) -> Callable[[Trial], None]:

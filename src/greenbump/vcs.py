@@ -275,6 +275,22 @@ class Git:
                         self._git(["worktree", "unlock", str(path)], check=False)
                         self._git(["worktree", "prune"], check=False)
 
+    def restore_worktree(self, worktree: Path) -> list[str]:
+        """Put a scratch worktree back to its last commit; return what had changed.
+
+        Test runs happen in the scratch tree; one that writes files (caches, fixtures it
+        regenerates, build outputs not in .gitignore) must not leak into the next trial or a
+        commit. Ignored files stay: they are the project's own business (build dirs, venvs).
+        """
+        status = self._git(
+            ["status", "--porcelain", "--untracked-files=all"], cwd=worktree, check=False
+        ).stdout
+        changed = [line[3:] for line in status.splitlines() if line.strip()]
+        if changed:
+            self._git(["checkout", "--quiet", "--", "."], cwd=worktree, check=False)
+            self._git(["clean", "-fdq"], cwd=worktree, check=False)
+        return changed
+
     def drop_orphaned_worktrees(self, prefix: str = "greenbump") -> list[Path]:
         """Remove scratch worktrees left by greenbump processes that no longer exist.
 

@@ -66,6 +66,7 @@ class Verifier:
     timeout: float | None = None
     tree_hash: str = ""
     on_trial: Callable[[Trial], None] | None = None
+    after_tests: Callable[[], None] | None = None  # e.g. undo files a test run wrote
     baseline: TestOutcome | None = None
     trials: list[Trial] = field(default_factory=list)
     _cache: dict[str, Trial] = field(default_factory=dict)
@@ -116,6 +117,7 @@ class Verifier:
         env_seconds = time.monotonic() - started
         venv = self.builder.path_for(0)
         outcome = run_tests(self.command, self.project_dir, venv, self.timeout, self.junit_dir)
+        self._after_tests()
         if not outcome.passed:
             outcome = rerun_failed(
                 self.command,
@@ -125,6 +127,7 @@ class Verifier:
                 timeout=self.timeout,
                 junit_dir=self.junit_dir,
             )
+            self._after_tests()
         if is_baseline:
             self.baseline = outcome
         new = (
@@ -140,6 +143,10 @@ class Verifier:
     def python_version(self) -> str:
         """The Python version uv resolves for (``3.11``), from the interpreter or request."""
         return self.python if self.python[:1].isdigit() else _version_of(self.python)
+
+    def _after_tests(self) -> None:
+        if self.after_tests is not None:
+            self.after_tests()
 
     def _key(self, spec: EnvSpec) -> str:
         data = json.dumps([spec.hash, self.tree_hash, list(self.command)])
