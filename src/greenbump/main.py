@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from greenbump import __version__
-from greenbump.commands import check, deps, history, show, upgrade
+from greenbump.commands import check, deps, history, rollback, show, upgrade
 from greenbump.errors import (
     EXIT_BUG,
     EXIT_INPUT,
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     deps.add_parser(sub)
     check.add_parser(sub)
     upgrade.add_parser(sub)
+    rollback.add_parser(sub)
     history.add_parser(sub)
     show.add_parser(sub)
     add_verbosity_flags(parser)
@@ -81,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GreenbumpError as exc:
         sys.stderr.write(f"greenbump: error: {redact_text(str(exc))}\n")
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`greenbump show latest | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         sys.stderr.write("greenbump: interrupted\n")
         return EXIT_SIGINT
