@@ -24,6 +24,16 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "how long it took, how it ended, how many upgrades it made or held back, and its "
         "branch. Runs whose process died are shown as interrupted.",
     )
+    add_store_arguments(parser)
+    parser.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    parser.set_defaults(run=run)
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The optional project path and ``--format`` that every command reading the history takes.
+
+    ``history`` and ``show`` must agree on where the history is found and how it is printed.
+    """
     parser.add_argument(
         "path",
         nargs="?",
@@ -32,8 +42,6 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="project directory, or a history database file",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

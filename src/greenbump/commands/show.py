@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from greenbump.commands.history import (
     JSON_SCHEMA_VERSION,
+    add_store_arguments,
     format_duration,
     format_time,
     open_existing,
@@ -31,14 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "and commits it made. RUN is a run id, a unique prefix of one, or 'latest'.",
     )
     parser.add_argument("run_id", metavar="RUN", help="run id, unique prefix, or 'latest'")
-    parser.add_argument(
-        "path",
-        nargs="?",
-        default=".",
-        type=Path,
-        help="project directory, or a history database file",
-    )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    add_store_arguments(parser)
     parser.set_defaults(run=run)
 
 

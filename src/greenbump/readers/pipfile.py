@@ -19,9 +19,13 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from greenbump.model import Declaration, DependencyFile, FileKind, Style
-from greenbump.readers.pyproject import package_name, version_string_declaration
+from greenbump.readers.pyproject import (
+    join_markers,
+    package_name,
+    unversioned_declaration,
+    version_string_declaration,
+)
 from greenbump.readers.toml_spans import TomlDocument, parse_toml
-from greenbump.textio import line_col
 
 __all__ = ["parse_pipfile"]
 
@@ -86,7 +90,7 @@ def _package(doc: TomlDocument, key: str, spec: object, group: str) -> Declarati
         if not isinstance(value, str):
             raise doc.error(f"{name}: {variable} must be a string", value)
         parts.append(str(value) if variable == "markers" else f"{variable} {value}")
-    marker = parts[0] if len(parts) == 1 else " and ".join(f"({part})" for part in parts) or None
+    marker = join_markers(parts)
     editable = spec.get("editable") is True
     version = spec.get("version")
     url = next((spec[key] for key in ("git", "path", "file") if key in spec), None)
@@ -104,20 +108,16 @@ def _package(doc: TomlDocument, key: str, spec: object, group: str) -> Declarati
         )
     if url is not None and not isinstance(url, str):
         raise doc.error(f"{name}: git, path and file must be strings", url)
-    offset = doc.offset_of(spec)
-    at_line, column = line_col(doc.text, offset) if offset is not None else (0, 0)
-    return Declaration(
-        name=name,
-        file=doc.path,
-        line=at_line,
-        column=column,
-        constraint=str(version) if isinstance(version, str) else "",
-        span=None,
-        style=Style.PIPFILE,
-        group=group,
+    return unversioned_declaration(
+        doc,
+        name,
+        spec,
+        group,
+        Style.PIPFILE,
+        version=version,
+        url=None if url is None else str(url),
         extras=all_extras,
         marker=marker,
-        url=None if url is None else str(url),
         editable=editable,
     )
 

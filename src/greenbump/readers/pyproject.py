@@ -38,10 +38,12 @@ from greenbump.textio import line_col
 
 __all__ = [
     "exact_version",
+    "join_markers",
     "package_name",
     "parse_pyproject",
     "pep508_declaration",
     "pipfile_specifier",
+    "unversioned_declaration",
     "version_string_declaration",
 ]
 
@@ -186,6 +188,43 @@ def version_string_declaration(
         marker=marker,
         editable=editable,
         locked=locked,
+    )
+
+
+def unversioned_declaration(
+    doc: TomlDocument,
+    name: str,
+    entry: object,
+    group: str,
+    style: Style,
+    *,
+    version: object,
+    url: str | None,
+    extras: tuple[str, ...],
+    marker: str | None,
+    editable: bool,
+) -> Declaration:
+    """A declaration with no editable constraint: a direct reference, or a table with no version.
+
+    Poetry and Pipfile package tables say this alike, so both readers build it here: placed at
+    the table ``entry``, no span, and a ``version`` string (beside a ``git``/``path``/... key)
+    kept as the constraint for reports.
+    """
+    offset = doc.offset_of(entry)
+    at_line, column = line_col(doc.text, offset) if offset is not None else (0, 0)
+    return Declaration(
+        name=name,
+        file=doc.path,
+        line=at_line,
+        column=column,
+        constraint=str(version) if isinstance(version, str) else "",
+        span=None,
+        style=style,
+        group=group,
+        extras=extras,
+        marker=marker,
+        url=url,
+        editable=editable,
     )
 
 
@@ -391,74 +430,30 @@ class _PyprojectReader:
             python_marker = self._python_marker(name, python)
             if python_marker:
                 parts.append(python_marker)
-        marker = _join_markers(parts)
+        marker = join_markers(parts)
         editable = entry.get("develop") is True
         version = entry.get("version")
         url = next((entry[key] for key in ("git", "path", "url", "file") if key in entry), None)
-        if url is not None:
-            if not isinstance(url, str):
-                raise self.doc.error(f"{name}: git, path and url must be strings", url, entry)
-            self.declarations.append(
-                self._unversioned(
-                    name,
-                    entry=entry,
-                    group=group,
-                    url=str(url),
-                    extras=extras,
-                    marker=marker,
-                    editable=editable,
-                    version=version,
-                )
-            )
-        elif version is not None:
-            self.declarations.append(
-                version_string_declaration(
-                    self.doc, name, version, group, extras=extras, marker=marker, editable=editable
-                )
+        if url is not None and not isinstance(url, str):
+            raise self.doc.error(f"{name}: git, path and url must be strings", url, entry)
+        if url is None and version is not None:
+            decl = version_string_declaration(
+                self.doc, name, version, group, extras=extras, marker=marker, editable=editable
             )
         else:
-            self.declarations.append(
-                self._unversioned(
-                    name,
-                    entry=entry,
-                    group=group,
-                    url=None,
-                    extras=extras,
-                    marker=marker,
-                    editable=editable,
-                    version=None,
-                )
+            decl = unversioned_declaration(
+                self.doc,
+                name,
+                entry,
+                group,
+                Style.POETRY,
+                version=version,
+                url=None if url is None else str(url),
+                extras=extras,
+                marker=marker,
+                editable=editable,
             )
-
-    def _unversioned(
-        self,
-        name: str,
-        *,
-        entry: object,
-        group: str,
-        url: str | None,
-        extras: tuple[str, ...],
-        marker: str | None,
-        editable: bool,
-        version: object,
-    ) -> Declaration:
-        """A declaration with no editable constraint (a direct reference, or no version key)."""
-        offset = self.doc.offset_of(entry)
-        at_line, column = line_col(self.doc.text, offset) if offset is not None else (0, 0)
-        return Declaration(
-            name=name,
-            file=self.path,
-            line=at_line,
-            column=column,
-            constraint=str(version) if isinstance(version, str) else "",
-            span=None,
-            style=Style.POETRY,
-            group=group,
-            extras=extras,
-            marker=marker,
-            url=url,
-            editable=editable,
-        )
+        self.declarations.append(decl)
 
     def _python_marker(self, name: str, python: object) -> str | None:
         """Poetry's ``python = "^3.8"`` restriction written as a PEP 508 marker."""
@@ -671,7 +666,11 @@ def _lower_bounds_first(spec: Specifier) -> tuple[int, str]:
     return (0 if spec.operator.startswith((">", "~", "=")) else 1, str(spec))
 
 
-def _join_markers(parts: list[str]) -> str | None:
+def join_markers(parts: list[str]) -> str | None:
+    """Marker clauses joined with ``and``, each in parentheses when there are several; or None.
+
+    Poetry and Pipfile tables both split a package's marker over several keys.
+    """
     if not parts:
         return None
     if len(parts) == 1:

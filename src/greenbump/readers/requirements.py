@@ -28,6 +28,7 @@ declaration: there is nothing greenbump could look up or edit for them.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import shlex
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import parse_wheel_filename
 
 from greenbump.errors import InputError
-from greenbump.model import Declaration, DependencyFile, FileKind, Include, Span, Style
+from greenbump.model import Declaration, DependencyFile, FileKind, Include, Span
 
 __all__ = ["compile_command", "is_compiled", "parse_requirements", "replace_hashes"]
 
@@ -616,6 +617,35 @@ class _Reader:
             return None
         return span
 
+    def _unversioned(
+        self,
+        name: str,
+        offset: int,
+        *,
+        extras: tuple[str, ...],
+        marker: str | None = None,
+        url: str | None = None,
+        editable: bool = False,
+    ) -> Declaration:
+        """A declaration at ``offset`` with no constraint and no span yet.
+
+        A URL, a path or an editable requirement stays like this; a named requirement starts
+        like this and gets its specifier's position and span once they are found.
+        """
+        line, column = self.position(offset)
+        return Declaration(
+            name=name,
+            file=self.path,
+            line=line,
+            column=column,
+            constraint="",
+            span=None,
+            extras=extras,
+            marker=marker,
+            url=url,
+            editable=editable,
+        )
+
     # -- one logical line ---------------------------------------------------------------------
 
     def _line(self, logical: _Logical) -> None:
@@ -682,7 +712,9 @@ class _Reader:
             interleaved=interleaved,
         )
         hashes_span = Span(layout.options[0].start, layout.options[-1].end)
-        decl = _replace(decl, tuple(option.value for option in hash_options), hashes_span)
+        decl = dataclasses.replace(
+            decl, hashes=tuple(option.value for option in hash_options), hashes_span=hashes_span
+        )
         self.entries.append(_Entry(decl, layout))
 
     # -- requirement text ---------------------------------------------------------------------
@@ -710,7 +742,6 @@ class _Reader:
         raw = args[start:end]
         if not raw:
             raise self.error(f"invalid requirement: {args.strip()!r}: no project", logical)
-        line, column = self.position(logical.offsets[start])
         if _is_url(raw):
             return self._link(logical, raw, start, marker, from_path=False)
         bare, _extras = _strip_path_extras(raw)
@@ -737,20 +768,11 @@ class _Reader:
             )
             after_extras = close + 1
             index = _skip_space(args, after_extras)
-        base = Declaration(
-            name=name,
-            file=self.path,
-            line=line,
-            column=column,
-            constraint="",
-            span=None,
-            extras=extras,
-            marker=marker,
-        )
+        base = self._unversioned(name, logical.offsets[start], extras=extras, marker=marker)
         if requirement.url is not None:
             at_index = args.index("@", index)
             url = args[at_index + 1 : end].strip()
-            return _with(base, url=url)
+            return dataclasses.replace(base, url=url)
         if index < end and args[index] == "(":
             close = args.rindex(")", index, end)
             spec_start = _skip_space(args, index + 1)
@@ -763,7 +785,7 @@ class _Reader:
             spec_start = spec_end = after_extras
         constraint = args[spec_start:spec_end]
         if not constraint:
-            return _with(base, span=self.span(logical, spec_start, spec_end))
+            return dataclasses.replace(base, span=self.span(logical, spec_start, spec_end))
         line, column = self.position(logical.offsets[spec_start])
         span = self.span(logical, spec_start, spec_end)
         locked = None
@@ -771,7 +793,7 @@ class _Reader:
             span = None
         else:
             locked = _locked_version(constraint)
-        return _with(
+        return dataclasses.replace(
             base, line=line, column=column, constraint=constraint, span=span, locked=locked
         )
 
@@ -792,17 +814,8 @@ class _Reader:
             extras = extras or egg_extras
         if name is None:
             return None
-        line, column = self.position(logical.offsets[start])
-        return Declaration(
-            name=name,
-            file=self.path,
-            line=line,
-            column=column,
-            constraint="",
-            span=None,
-            extras=extras,
-            marker=marker,
-            url=location,
+        return self._unversioned(
+            name, logical.offsets[start], extras=extras, marker=marker, url=location
         )
 
     def _editable(self, logical: _Logical, option: _Option) -> Declaration | None:
@@ -830,66 +843,13 @@ class _Reader:
             raise self.error(f"invalid editable requirement {value!r}: {exc}", logical) from exc
         if name is None:
             return None
-        line, column = self.position(logical.offsets[option.value_start])
-        return Declaration(
-            name=name,
-            file=self.path,
-            line=line,
-            column=column,
-            constraint="",
-            span=None,
+        return self._unversioned(
+            name,
+            logical.offsets[option.value_start],
             extras=_split_extras(extras_text) or egg_extras,
             url=location,
             editable=True,
         )
-
-
-def _with(
-    decl: Declaration,
-    *,
-    line: int | None = None,
-    column: int | None = None,
-    constraint: str | None = None,
-    span: Span | None = None,
-    locked: str | None = None,
-    url: str | None = None,
-) -> Declaration:
-    return Declaration(
-        name=decl.name,
-        file=decl.file,
-        line=decl.line if line is None else line,
-        column=decl.column if column is None else column,
-        constraint=decl.constraint if constraint is None else constraint,
-        span=span,
-        style=Style.PEP508,
-        group=decl.group,
-        extras=decl.extras,
-        marker=decl.marker,
-        url=url,
-        editable=decl.editable,
-        locked=locked,
-    )
-
-
-def _replace(decl: Declaration, hashes: tuple[str, ...], hashes_span: Span) -> Declaration:
-    return Declaration(
-        name=decl.name,
-        file=decl.file,
-        line=decl.line,
-        column=decl.column,
-        constraint=decl.constraint,
-        span=decl.span,
-        style=decl.style,
-        group=decl.group,
-        extras=decl.extras,
-        marker=decl.marker,
-        url=decl.url,
-        editable=decl.editable,
-        hashes=hashes,
-        hashes_span=hashes_span,
-        locked=decl.locked,
-        is_constraint=decl.is_constraint,
-    )
 
 
 def _find_entry(text: str, decl: Declaration) -> _Entry:

@@ -16,14 +16,15 @@ there is accepted (the tool itself will say so when it relocks).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from greenbump.errors import InputError
-from greenbump.model import DependencyFile, FileKind, Span
+from greenbump.model import Declaration, DependencyFile, FileKind, Span
 from greenbump.readers.locks._common import (
+    LOCK_GROUP,
     LineIndex,
     declaration,
     group_name,
@@ -59,14 +60,10 @@ def parse_uv_lock(text: str, path: PurePosixPath) -> DependencyFile:
     for package in packages:
         url, editable = _uv_source(package, path)
         decls.append(
-            declaration(
-                name=package.name,
-                path=path,
-                text=text,
-                where=package.where,
-                version=package.version,
-                span=package.span,
-                locked=package.version,
+            _declaration(
+                package,
+                path,
+                text,
                 url=url,
                 editable=editable,
                 hashes=_uv_hashes(package.table),
@@ -98,9 +95,7 @@ def _uv_hashes(table: Mapping[str, Any]) -> Iterator[str]:
 def parse_poetry_lock(text: str, path: PurePosixPath) -> DependencyFile:
     """Read a ``poetry.lock`` (lock-version 1.x with ``[metadata.files]``, or 2.x)."""
     doc, packages = _entries(text, path, "package")
-    metadata = doc.get("metadata")
-    old_files = metadata.get("files") if isinstance(metadata, dict) else None
-    files_by_name = old_files if isinstance(old_files, dict) else {}
+    files_by_name = _metadata_files(doc)
     decls = []
     for package in packages:
         table = package.table
@@ -114,14 +109,10 @@ def parse_poetry_lock(text: str, path: PurePosixPath) -> DependencyFile:
         groups = [category] if isinstance(category, str) else str_list(table.get("groups"))
         markers = table.get("markers")
         decls.append(
-            declaration(
-                name=package.name,
-                path=path,
-                text=text,
-                where=package.where,
-                version=package.version,
-                span=package.span,
-                locked=package.version,
+            _declaration(
+                package,
+                path,
+                text,
                 group=group_name(groups, runtime=("main",)),
                 url=url,
                 editable=table.get("develop") is True,
@@ -154,9 +145,7 @@ def _poetry_source(package: _Package, path: PurePosixPath) -> str | None:
 def parse_pdm_lock(text: str, path: PurePosixPath) -> DependencyFile:
     """Read a ``pdm.lock`` (current format, or the old one with ``[metadata.files]``)."""
     doc, packages = _entries(text, path, "package")
-    metadata = doc.get("metadata")
-    old_files = metadata.get("files") if isinstance(metadata, dict) else None
-    files_by_key = old_files if isinstance(old_files, dict) else {}
+    files_by_key = _metadata_files(doc)
     decls = []
     for package in packages:
         table = package.table
@@ -167,14 +156,10 @@ def parse_pdm_lock(text: str, path: PurePosixPath) -> DependencyFile:
             hashes = list(_hashes_of(listed, "hash"))
         marker = table.get("marker")
         decls.append(
-            declaration(
-                name=package.name,
-                path=path,
-                text=text,
-                where=package.where,
-                version=package.version,
-                span=package.span,
-                locked=package.version,
+            _declaration(
+                package,
+                path,
+                text,
                 group=group_name(str_list(table.get("groups")), runtime=("default",)),
                 url=_pdm_source(package, path),
                 editable=table.get("editable") is True,
@@ -230,14 +215,10 @@ def parse_pylock(text: str, path: PurePosixPath) -> DependencyFile:
         url, editable = _pylock_source(package, path)
         marker = package.table.get("marker")
         decls.append(
-            declaration(
-                name=package.name,
-                path=path,
-                text=text,
-                where=package.where,
-                version=package.version,
-                span=package.span,
-                locked=package.version,
+            _declaration(
+                package,
+                path,
+                text,
                 url=url,
                 editable=editable,
                 hashes=_pylock_hashes(package.table),
@@ -307,6 +288,51 @@ def _entries(
             where = lines.line_col(anchor.start if anchor is not None else entry.header)
         packages.append(_Package(values, name, version, span, where, line))
     return doc, packages
+
+
+def _declaration(
+    package: _Package,
+    path: PurePosixPath,
+    text: str,
+    *,
+    group: str = LOCK_GROUP,
+    url: str | None = None,
+    editable: bool = False,
+    hashes: Iterable[str] = (),
+    marker: str | None = None,
+    extras: Iterable[str] = (),
+) -> Declaration:
+    """:func:`declaration` for a checked entry: its name, position, version and span as found.
+
+    All four formats state an entry's version the same way (what is locked is what is written),
+    so only what differs between them is passed here.
+    """
+    return declaration(
+        name=package.name,
+        path=path,
+        text=text,
+        where=package.where,
+        version=package.version,
+        span=package.span,
+        locked=package.version,
+        group=group,
+        url=url,
+        editable=editable,
+        hashes=hashes,
+        marker=marker,
+        extras=extras,
+    )
+
+
+def _metadata_files(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``[metadata.files]`` table of an old-format Poetry or PDM lock; empty when absent.
+
+    Poetry lock-version 1.x and old PDM locks both keep hashes there instead of in each
+    ``[[package]]``; only the key differs (``name`` vs ``"name version"``).
+    """
+    metadata = doc.get("metadata")
+    old_files = metadata.get("files") if isinstance(metadata, dict) else None
+    return old_files if isinstance(old_files, dict) else {}
 
 
 def _hashes_of(items: object, key: str) -> Iterator[str]:
