@@ -36,6 +36,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from greenbump.errors import ExternalError, InputError
+from greenbump.proc import process_alive
 from greenbump.redact import redact_text
 
 STATE_DIR = ".greenbump"
@@ -204,16 +205,6 @@ def _read_holder(fd: int) -> LockHolder:
         return LockHolder(None, None)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunLock:
     """One greenbump run per project at a time: an exclusive ``flock`` on ``.greenbump/lock``.
 
@@ -267,7 +258,7 @@ class RunLock:
                 if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP):
                     raise InputError(f"cannot lock {lock_path}: {exc.strerror}") from exc
                 raise
-            if holder.pid is not None and _alive(holder.pid):
+            if holder.pid is not None and process_alive(holder.pid):
                 break
             time.sleep(0.05)
         raise InputError(

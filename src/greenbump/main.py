@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run greenbump with ``argv`` and return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    args.command_line = ["greenbump", *words]  # as the user typed it, for the run history
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_INPUT

@@ -37,6 +37,7 @@ from typing import Literal
 
 from greenbump import proc
 from greenbump.errors import ExternalError, GreenbumpError, InputError
+from greenbump.proc import process_alive
 from greenbump.textio import read_text, write_text
 
 log = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ class Git:
         removed = []
         for path in self.worktrees()[1:]:
             pid = _orphan_pid(path.name, prefix)
-            if pid is not None and not _alive(pid):
+            if pid is not None and not process_alive(pid):
                 self._drop_worktree(path)
                 removed.append(path)
         return removed
@@ -754,13 +755,3 @@ def _orphan_pid(name: str, prefix: str) -> int | None:
     head, _, rest = name.partition(f"{prefix}-")
     pid, _, _ = rest.partition("-")
     return int(pid) if not head and pid.isdigit() else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

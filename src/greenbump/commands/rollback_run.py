@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from greenbump.errors import EXIT_GATE, InputError
-from greenbump.history import HistoryStore, RunLock
+from greenbump.recording import recording
 from greenbump.render import print_json, print_table
 from greenbump.rollback import (
     SUMMARY_HEADERS,
@@ -21,7 +21,6 @@ from greenbump.rollback import (
     summary_rows,
     to_json,
 )
-from greenbump.runlog import RunLog
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,28 +83,13 @@ def _recorded(root: Path, request: Request, argv: list[str]) -> Outcome:
     """Roll back under the lock, with the run recorded however it ends (as upgrade does)."""
     run_id = secrets.token_hex(4)
     outcome = Outcome(run_id=run_id, started=dt.datetime.now(dt.timezone.utc))
-    with (
-        RunLock.acquire(root, run_id),
-        HistoryStore.open(root) as store,
-        RunLog.open(root, run_id) as log,
-        log.capture(),
-    ):
-        store.start_run(run_id, argv, request, log_path=log.path)
+    with recording(root, run_id, argv, request) as (store, log):
         try:
-            try:
-                detail = pick_run(store, request.run, exclude=run_id)
-            except NothingToRollBack as exc:
-                outcome.message = f"nothing to roll back: {exc}"
-            else:
-                roll_back(request, detail, outcome, _progress)
-        except Exception as exc:
-            log.run_finished("failed", error=str(exc))
-            store.fail_run(run_id, str(exc))
-            raise
-        except BaseException:
-            log.run_finished("interrupted")
-            store.mark_interrupted(run_id)
-            raise
+            detail = pick_run(store, request.run, exclude=run_id)
+        except NothingToRollBack as exc:
+            outcome.message = f"nothing to roll back: {exc}"
+        else:
+            roll_back(request, detail, outcome, _progress)
         for entry in outcome.packages:
             log.decision(entry.name, "reverted", to=entry.restored, commit=entry.commit)
         store.finish_run(to_json(outcome), calls=log.calls)

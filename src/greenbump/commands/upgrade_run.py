@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from greenbump.config import Settings, load_settings
-from greenbump.errors import EXIT_GATE, GateFailed, InputError
-from greenbump.history import HistoryStore, RunLock
+from greenbump.errors import EXIT_GATE, InputError
 from greenbump.htmlreport import render_html
 from greenbump.notify import send_notifications, validate_settings
 from greenbump.plan import LEVELS, Policy, parse_holds
 from greenbump.project import load_project
 from greenbump.query import target_python
+from greenbump.recording import recording
 from greenbump.render import fancy, print_json, print_table
-from greenbump.runlog import RunLog
 from greenbump.textio import write_text
 from greenbump.upgrade import Options, Result, run_upgrade
 from greenbump.upgradereport import SUMMARY_HEADERS, summary_rows, to_json, to_markdown
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if options.dry_run:  # changes nothing, so it writes no history either
         result = run_upgrade(options, progress)
     else:
-        result = _recorded_run(root, options, progress)
+        result = _recorded_run(root, options, progress, args.command_line)
     for report in args.report:
         write_report(result, report)
     if args.notify and notify_settings is not None:
@@ -70,32 +69,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_run(root: Path, options: Options, progress: Any) -> Result:
+def _recorded_run(root: Path, options: Options, progress: Any, argv: list[str]) -> Result:
     """Run under the project's lock, recorded in its history and run log.
 
     The lock comes first: a run row is "live" only while its lock is held, so a killed run is
     read back as interrupted. Whatever ends the run (result, error, ^C, SIGTERM) is recorded.
     """
     run_id = secrets.token_hex(4)
-    argv = ["greenbump", "upgrade", *sys.argv[2:]]
-    with (
-        RunLock.acquire(root, run_id),
-        HistoryStore.open(root) as store,
-        RunLog.open(root, run_id) as log,
-        log.capture(),
-    ):
-        store.start_run(run_id, argv, options, log_path=log.path)
-        try:
-            result = run_upgrade(options, progress, run_id=run_id, log=log)
-        except Exception as exc:
-            status = "baseline-red" if isinstance(exc, GateFailed) else "failed"
-            log.run_finished(status, error=str(exc))
-            store.fail_run(run_id, str(exc), status=status)
-            raise
-        except BaseException:  # ^C and SIGTERM: the run stops here, its record says so
-            log.run_finished("interrupted")
-            store.mark_interrupted(run_id)
-            raise
+    with recording(root, run_id, argv, options) as (store, log):
+        result = run_upgrade(options, progress, run_id=run_id, log=log)
         store.add_secrets(log.secrets)
         store.finish_run(to_json(result), calls=log.calls)
         log.run_finished(result.status)
