@@ -244,3 +244,39 @@ def test_files_a_test_run_writes_are_removed_and_reported(
     tree = git(root, "ls-tree", "-r", "--name-only", doc["branch"])
     assert "scratch-output.txt" not in tree
     assert not (root / "scratch-output.txt").exists()
+
+
+def test_missing_test_command_is_a_clear_error(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, index = app((1, 2))
+    before = snapshot(root)
+    code = main(
+        ["upgrade", str(root), "--index-url", index.index_url, "--test", "no-such-runner -x"]
+    )
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "no-such-runner" in err
+    assert "Traceback" not in err
+    assert snapshot(root) == before
+
+
+def test_mid_merge_repository_is_refused(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, index = app((1, 2))
+    git(root, "checkout", "-q", "-b", "other")
+    (root / "requirements.txt").write_text("alpha==1.1.0\n")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "other")
+    git(root, "checkout", "-q", "main")
+    (root / "requirements.txt").write_text("alpha==1.0.1\n")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "main")
+    merge = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "merge", "other"]
+    subprocess.run(merge, cwd=root, capture_output=True, check=False)
+    assert (root / ".git" / "MERGE_HEAD").exists()
+    code = main(["upgrade", str(root), "--index-url", index.index_url])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "merge" in err

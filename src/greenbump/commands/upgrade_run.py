@@ -23,11 +23,14 @@ from greenbump.render import fancy, print_json, print_table
 from greenbump.textio import write_text
 from greenbump.upgrade import Options, Result, run_upgrade
 from greenbump.upgradereport import SUMMARY_HEADERS, summary_rows, to_json, to_markdown
+from greenbump.vcs import Git
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the upgrade and report it."""
     root = args.path.resolve()
+    if not args.dry_run:  # a merge or rebase in progress is the first thing to say, not its files
+        Git.find(root).require_clean(args.allow_dirty)
     settings = load_settings(root)
     options = options_from(args, settings, root)
     notify_settings = None
