@@ -280,3 +280,25 @@ def test_mid_merge_repository_is_refused(
     err = capsys.readouterr().err
     assert code == 2
     assert "merge" in err
+
+
+def test_outcomes_are_remembered_across_runs(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, index = app((1,))  # alpha 2.0.0 breaks: isolation needs several trials
+    code, first, err = _upgrade(capsys, root, index)
+    assert code == 0, err
+    assert not any(run["cached"] for run in first["test_runs"])
+    code, second, err = _upgrade(capsys, root, index)
+    assert code == 0, err
+    fresh = [run for run in second["test_runs"][1:] if not run["cached"]]
+    assert fresh == []  # only the baseline ran again: every other set was known
+    assert [p["to"] for p in second["packages"]] == [p["to"] for p in first["packages"]]
+    # Changing the project's code invalidates what was remembered.
+    (root / "tests" / "test_extra.py").write_text("def test_more():\n    assert True\n")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "more tests")
+    code, third, err = _upgrade(capsys, root, index)
+    assert code == 0, err
+    assert not any(run["cached"] for run in third["test_runs"])

@@ -40,7 +40,7 @@ from greenbump.runlog import RunLog
 from greenbump.testrun import detect_test_command
 from greenbump.textio import read_text, write_text
 from greenbump.vcs import Git, branch_name
-from greenbump.verify import Trial, Verifier
+from greenbump.verify import OutcomeStore, Trial, Verifier
 
 SCHEMA_VERSION = 1
 
@@ -164,6 +164,8 @@ def run_upgrade(
         if options.allow_dirty and state.changed:
             git.copy_paths(scratch_repo, state.changed)
         verifier = _verifier(options, project, scratch, index, command, log=log)
+        verifier.tree_hash = Git(scratch_repo).tracked_tree_hash()
+        verifier.store = OutcomeStore(_envs_root(project) / "outcomes")
         if not (options.allow_dirty and state.changed):  # copied changes must survive
             verifier.after_tests = _cleaner(git, scratch_repo, result)
         run = _Run(
@@ -261,8 +263,9 @@ class _Run:
 
         def probe(changes: Mapping[str, str]) -> ProbeResult:
             trial = self.verifier.trial({**current, **changes})
-            files = installed_files(venv) if trial.outcome is not None else {}
-            return probe_result(trial, files, names)
+            # A remembered outcome has no environment behind it: no files to blame.
+            fresh = trial.outcome is not None and not trial.cached
+            return probe_result(trial, installed_files(venv) if fresh else {}, names)
 
         known = probe_result(full, installed_files(venv) if full.outcome else {}, names)
         outcome = isolate(candidates, probe, known=[(dict(accepted), known)])
@@ -396,7 +399,7 @@ def _verifier(
     log: RunLog | None,
 ) -> Verifier:
     requirements, constraints = requirement_lines(project, options.install)
-    envs_root = Path(platformdirs.user_cache_dir("greenbump")) / "envs" / _slug(project.root)
+    envs_root = _envs_root(project)
     junit = Path(tempfile.mkdtemp(prefix="greenbump-junit-"))
     python = options.interpreter or _running_python()
     return Verifier(
@@ -442,6 +445,11 @@ def _trial_logger(log: RunLog) -> Callable[[Trial], None]:
         )
 
     return record
+
+
+def _envs_root(project: Project) -> Path:
+    """Per project, in the user cache dir: environments and remembered test outcomes."""
+    return Path(platformdirs.user_cache_dir("greenbump")) / "envs" / _slug(project.root)
 
 
 def _is_package(root: Path) -> bool:

@@ -8,6 +8,7 @@ the command, so no set is ever tested twice in a run.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -23,6 +24,7 @@ from greenbump.envs import EnvBuilder, EnvBuildError, EnvSpec
 from greenbump.indexconfig import IndexConfig
 from greenbump.resolve import Resolution, resolve
 from greenbump.testrun import TestOutcome, compare_to_baseline, rerun_failed, run_tests
+from greenbump.textio import write_text
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Verifier:
     tree_hash: str = ""
     on_trial: Callable[[Trial], None] | None = None
     after_tests: Callable[[], None] | None = None  # e.g. undo files a test run wrote
+    store: OutcomeStore | None = None  # outcomes remembered across runs
     baseline: TestOutcome | None = None
     trials: list[Trial] = field(default_factory=list)
     _cache: dict[str, Trial] = field(default_factory=dict)
@@ -85,6 +88,11 @@ class Verifier:
         pinned = {str(name): version for name, version in resolution.pins.items()}
         spec = EnvSpec.of(self.python, pinned, editables=self.editables)
         key = self._key(spec)
+        if key not in self._cache and not is_baseline and self.store is not None:
+            remembered = self.store.get(key)
+            if remembered is not None and self.baseline is not None:
+                new = tuple(sorted(compare_to_baseline(self.baseline, remembered)))
+                self._cache[key] = Trial(pins, resolution, remembered, new, spec.hash, "")
         if key in self._cache:
             cached = self._cache[key]
             return Trial(
@@ -137,6 +145,8 @@ class Verifier:
         )
         trial = Trial(pins, resolution, outcome, new, spec.hash, "", env_seconds, resolve_seconds)
         self._cache[key] = trial
+        if self.store is not None and not outcome.timed_out:
+            self.store.put(key, outcome)
         return self._record(trial)
 
     @property
@@ -170,6 +180,45 @@ def _version_of(python: str) -> str:
         timeout=60,
     )
     return out.stdout.strip()
+
+
+class OutcomeStore:
+    """Test outcomes remembered across runs, one JSON file per key.
+
+    The key covers the resolved environment, the project's tracked files and the test command,
+    so a version set known to fail is not tested again until the code, the command or the
+    candidate changes. Writes are atomic; an unreadable entry is simply a miss.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get(self, key: str) -> TestOutcome | None:
+        """The outcome stored under ``key``, if any."""
+        try:
+            data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            return TestOutcome(
+                passed=bool(data["passed"]),
+                timed_out=bool(data["timed_out"]),
+                returncode=int(data["returncode"]),
+                duration=float(data["duration"]),
+                command=tuple(data["command"]),
+                tests=tuple((str(a), str(b)) for a, b in data["tests"]),
+                failed=tuple(data["failed"]),
+                excerpt=str(data["excerpt"]),
+                tracebacks=tuple((str(a), str(b)) for a, b in data["tracebacks"]),
+                flaky=tuple(data["flaky"]),
+                per_test=bool(data["per_test"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, outcome: TestOutcome) -> None:
+        """Remember ``outcome`` under ``key``."""
+        document = dataclasses.asdict(outcome)
+        document.pop("junit_path", None)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_text(self.folder / f"{key}.json", json.dumps(document))
 
 
 def pins_of(versions: Mapping[NormalizedName, object]) -> dict[str, str]:
