@@ -26,10 +26,13 @@ def rows() -> list[tuple[str, str, str]]:
     return [
         (
             "Interruption (SIGINT, SIGTERM, SIGKILL at random moments of `upgrade`)",
-            f"{interrupt.DEFAULT_TRIALS * signals} trials ({interrupt.DEFAULT_TRIALS} per signal);"
-            f" {interrupt.SLOW_TRIALS * signals} with `--run-slow`",
+            f"{interrupt.DEFAULT_TRIALS * signals} trials ({interrupt.DEFAULT_TRIALS} per signal;"
+            f" {interrupt.SLOW_TRIALS * signals} with `--run-slow`) + "
+            f"{interrupt.NO_COMMIT_TRIALS * 2} `--no-commit` trials (SIGTERM, SIGKILL)",
             "branch, HEAD, index and work tree byte-for-byte as before; exit 130/143 with the "
-            "scratch worktree removed; the next run succeeds",
+            "scratch worktree removed; the history never shows a killed run as running; the "
+            "next run succeeds and removes what a SIGKILL left; with `--no-commit` each file "
+            "is wholly old or wholly new",
         ),
         (
             "Index faults (5xx, resets, time-outs, slow drip, bad JSON, wrong type, "

@@ -135,3 +135,41 @@ def test_interrupted_runs_many_trials(
     app: Callable[[], tuple[Path, LocalIndex]], name: str
 ) -> None:
     _run_trials(app, name, SLOW_TRIALS, seed=int(os.environ.get("GREENBUMP_TRIAL_SEED", "7")))
+
+
+NO_COMMIT_TRIALS = 5
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGKILL"])
+def test_interrupted_no_commit_runs_leave_whole_files(
+    app: Callable[[], tuple[Path, LocalIndex]], name: str
+) -> None:
+    """With --no-commit the files are written at the very end: each is old or new, never half."""
+    root, index = app()
+    command = [*_command(root, index), "--no-commit"]
+    old = (root / "requirements.txt").read_bytes()
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    duration = time.monotonic() - started
+    new = (root / "requirements.txt").read_bytes()
+    assert new != old
+    git(root, "checkout", "--", "requirements.txt")
+    before = _state(root)
+    rng = random.Random(SEEDS[name])  # noqa: S311 - reproducible delays, not cryptography
+    for _ in range(NO_COMMIT_TRIALS):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.2, duration * 1.1))
+        if process.poll() is None:
+            process.send_signal(SIGNALS[name])
+        process.communicate(timeout=120)
+        assert (root / "requirements.txt").read_bytes() in (old, new)
+        if name != "SIGKILL":  # SIGTERM cleans up at once; a SIGKILLed temp file waits
+            assert not [p for p in root.iterdir() if p.name.endswith(".greenbump-tmp")]
+        git(root, "checkout", "--", "requirements.txt")
+        # Our reset restats git's index file, so its bytes are not compared here.
+        after = {k: v for k, v in _state(root).items() if not k.endswith(".greenbump-tmp")}
+        assert {**after, "index": b""} == {**before, "index": b""}
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not [p for p in root.iterdir() if p.name.endswith(".greenbump-tmp")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from greenbump.errors import InputError
@@ -64,6 +65,21 @@ def write_text(path: Path, text: str) -> None:
             Path(tmp).unlink()
         raise
     _fsync_dir(path.parent)
+
+
+def remove_stale_temp_files(folders: Iterable[Path]) -> list[Path]:
+    """Delete temp files a killed greenbump left mid-write (``.NAME.*.greenbump-tmp``).
+
+    A SIGKILL between writing the temp file and renaming it leaves the temp file behind (the
+    target itself is intact); the next run clears them from the folders it writes to.
+    """
+    removed = []
+    for folder in set(folders):
+        for stale in folder.glob(".*.greenbump-tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed.append(stale)
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

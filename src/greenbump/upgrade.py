@@ -38,7 +38,7 @@ from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages,
 from greenbump.resolve import named_in, requirement_lines, resolve
 from greenbump.runlog import RunLog
 from greenbump.testrun import detect_test_command
-from greenbump.textio import read_text, write_text
+from greenbump.textio import read_text, remove_stale_temp_files, write_text
 from greenbump.vcs import Git, branch_name
 from greenbump.verify import OutcomeStore, Trial, Verifier
 
@@ -123,6 +123,8 @@ def run_upgrade(
 
     with clock("read"):
         project = load_project(root)
+        if not options.dry_run:
+            remove_stale_temp_files(root / f.path.parent for f in project.files)
         packages = build_inventory(project)
     with clock("query"):
         progress("querying the index")
