@@ -52,6 +52,13 @@ def rows() -> list[tuple[str, str, str]]:
             "arbitrary text and TOML fragments for every reader, generated requirement files",
             "readers raise only greenbump's own input error; spans always match the text",
         ),
+        (
+            "Tool failures (uv failing, test command missing, hanging test, a test writing "
+            "into the tree, git missing, merge in progress)",
+            "one test each (tests/test_upgrade.py, test_testrun.py, test_vcs.py)",
+            "exit 3 for a failing tool, exit 2 for a refused repository; a hanging test's "
+            "process group is killed; files a test wrote are removed and reported",
+        ),
     ]
 
 

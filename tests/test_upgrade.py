@@ -302,3 +302,22 @@ def test_outcomes_are_remembered_across_runs(
     code, third, err = _upgrade(capsys, root, index)
     assert code == 0, err
     assert not any(run["cached"] for run in third["test_runs"])
+
+
+def test_a_failing_uv_is_an_external_error(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    root, index = app((1, 2))
+    before = snapshot(root)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("uv cannot use this as its cache\n")
+    monkeypatch.setenv("UV_CACHE_DIR", str(blocker))
+    code = main(["upgrade", str(root), "--index-url", index.index_url])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "uv" in err
+    assert "Traceback" not in err
+    assert snapshot(root) == before

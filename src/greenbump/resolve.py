@@ -21,12 +21,14 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from greenbump import proc
 from greenbump.envs import uv_binary
+from greenbump.errors import ExternalError
 from greenbump.indexconfig import IndexConfig
 from greenbump.inventory import declared_specifiers
 from greenbump.model import Declaration
 from greenbump.project import Project
 from greenbump.redact import redact_text
 
+_NO_SOLUTION = 1  # uv's exit status when the requirements cannot be satisfied (errors exit 2)
 _SKIPPED_GROUPS = ("build", "lock", "constraints", "overrides")
 _PIN_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
 
@@ -134,6 +136,10 @@ def resolve(
         )
     if not result.ok:
         explanation = redact_text((result.stderr or result.stdout).strip(), index.secrets())
+        if result.timed_out or result.returncode != _NO_SOLUTION:
+            # uv itself failed (index unreachable, broken cache, a crash): not an answer about
+            # these versions, so it must not hold anything back.
+            raise ExternalError(f"uv pip compile failed: {explanation}")
         return Resolution({}, False, explanation)
     return Resolution(parse_pins(result.stdout), True)
 

@@ -26,7 +26,7 @@ from packaging.version import Version
 from greenbump.advisories import CheckResult
 from greenbump.apply import apply_upgrade
 from greenbump.envs import EnvBuilder, installed_files
-from greenbump.errors import GateFailed, InputError
+from greenbump.errors import ExternalError, GateFailed, InputError
 from greenbump.evidence import probe_result
 from greenbump.index import ProjectPage
 from greenbump.indexconfig import IndexConfig
@@ -223,7 +223,7 @@ class _Run:
                 f"the current versions do not resolve together:\n{baseline.resolution.explanation}"
             )
         if baseline.install_error or baseline.outcome is None:
-            raise InputError(f"the current versions do not install:\n{baseline.install_error}")
+            raise ExternalError(f"the current versions do not install:\n{baseline.install_error}")
         result.baseline_failures = tuple(baseline.outcome.failed)
         if not baseline.outcome.passed and options.require_green_baseline:
             result.status = "baseline-red"
