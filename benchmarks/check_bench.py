@@ -620,11 +620,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.real_index:
             lines += [*goals(done), ""]
     lines.append(f"Total benchmark time: {time.monotonic() - started:.0f} s.")
+    emit(lines, args.output)
+    return 0
+
+
+def emit(lines: list[str], output: Path | None) -> None:
+    """Print the Markdown and, with ``--output``, write it there too (for BENCHMARKS.md)."""
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
-    return 0
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

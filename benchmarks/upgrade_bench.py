@@ -42,6 +42,7 @@ from check_bench import (
     BENCH_PYTHON,
     add_source_option,
     bench_env,
+    emit,
     fmt_ratio,
     fmt_s,
     local_index,
@@ -484,10 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.strip(), args.runs, first=first, repeats=repeats, hand=hand, extra=extra
     )
     lines += ["", f"Total benchmark time: {time.monotonic() - started:.0f} s."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
+    emit(lines, args.output)
     return 0
 
 
