@@ -48,15 +48,16 @@ import ssl
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-import certifi  # httpx's own CA bundle dependency
-import httpx
+import certifi  # the Mozilla CA bundle, as httpx and pip use it
 import platformdirs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
@@ -71,8 +72,10 @@ from greenbump import __version__
 from greenbump.errors import ExternalError, InputError
 from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.redact import redact_text, redact_url
+from greenbump.transport import BodyTooLarge, Response, Transport, TransportError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -98,6 +101,7 @@ _HTML_TYPES = frozenset(
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 MAX_PAGE_BYTES = 64 * 1024 * 1024  # a simple page this large is an error, not data
+_THREADS = 16  # blocking requests in flight at most; fetch_many's concurrency gates below
 _MAX_BACKOFF = 5.0
 _LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
 _UPLOAD_TIME = re.compile(
@@ -265,6 +269,12 @@ def parse_upload_time(value: str) -> dt.datetime | None:
 def _parse_requires_python(value: object) -> SpecifierSet | None:
     if not isinstance(value, str) or not value.strip():
         return None
+    return _requires_python(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _requires_python(value: str) -> SpecifierSet | None:
+    """Parsed once per distinct text: a page repeats the same few values on every file."""
     try:
         return SpecifierSet(value)
     except InvalidSpecifier:
@@ -311,10 +321,19 @@ def _version_from_stem(stem: str, project: NormalizedName) -> Version | None:
 
 
 def _strip_userinfo(url: str) -> str:
+    if "@" not in url:  # nearly always: skip parsing (this runs for every file of every page)
+        return url
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _absolute(base: str, url: str) -> str:
+    """``urljoin(base, url)``, skipped for the absolute URLs most indexes list."""
+    if url.startswith(("https://", "http://")) and "/." not in url:
+        return url
+    return urljoin(base, url)
 
 
 def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
@@ -427,7 +446,7 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
             raise ValueError(f"file entry {position} ({filename}) has a malformed 'yanked'")
         size = entry.get("size")
         upload = entry.get("upload-time")
-        absolute, fragment_hashes = _split_fragment_hash(urljoin(page_url, url))
+        absolute, fragment_hashes = _split_fragment_hash(_absolute(page_url, url))
         files.append(
             DistFile(
                 filename=filename,
@@ -505,6 +524,19 @@ class _CacheEntry:
             return False
         return age < ttl
 
+    def differs_from(self, older: _CacheEntry) -> bool:
+        """Whether storing this revalidated entry in place of ``older`` changes any answer.
+
+        Only a ``max-age`` makes the time of the last check matter; without one, rewriting
+        each entry after every 304 would cost a file write per page for nothing.
+        """
+        return (self.max_age or 0) > 0 or (
+            self.etag,
+            self.last_modified,
+            self.max_age,
+            self.no_cache,
+        ) != (older.etag, older.last_modified, older.max_age, older.no_cache)
+
     def validators(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.etag:
@@ -523,7 +555,7 @@ class _Caching:
     no_cache: bool
 
 
-def _cache_control(headers: httpx.Headers) -> _Caching | None:
+def _cache_control(headers: Mapping[str, str]) -> _Caching | None:
     """``Cache-Control`` (less ``Age``) as we use it; ``None`` when the header is absent."""
     value = headers.get("cache-control")
     if value is None:
@@ -554,6 +586,7 @@ class HttpCache:
 
     def __init__(self, directory: Path):
         self.directory = directory
+        self._made = False  # the directory exists (checked once, not per write)
 
     @staticmethod
     def key(url: str, accept: str) -> str:
@@ -598,7 +631,9 @@ class HttpCache:
         }
         target = self.path(entry.url, accept)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self._made:
+                self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._made = True
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".entry")
             try:
                 with os.fdopen(fd, "wb") as handle:
@@ -635,12 +670,6 @@ def _ssl_context(cafile: str | None, env_file: str | None, env_dir: str | None) 
     if env_file or env_dir:
         return ssl.create_default_context(cafile=env_file or None, capath=env_dir or None)
     return ssl.create_default_context(cafile=certifi.where())
-
-
-def _describe_transport_error(exc: Exception) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    return str(exc) or type(exc).__name__
 
 
 def _media_type(content_type: str) -> str:
@@ -689,7 +718,8 @@ class IndexClient:
         self.tries = max(1, tries)
         self.backoff = backoff
         self._timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self._transport: Transport | None = None
+        self._threads: ThreadPoolExecutor | None = None
         self._flat: dict[str, asyncio.Task[list[DistFile]]] = {}
         self._folder_maps: dict[str, dict[NormalizedName, Path]] = {}
         self._records: list[RequestRecord] = []
@@ -707,27 +737,36 @@ class IndexClient:
         """Close connections; pending find-links lookups are cancelled."""
         for task in self._flat.values():
             task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            cafile = self.config.cert
-            try:
-                context = _ssl_context(
-                    cafile, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
-                )
-            except (OSError, ssl.SSLError) as exc:
-                where = cafile or os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
-                raise InputError(f"cannot load the CA certificates {where}: {exc}") from exc
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._timeout),
-                follow_redirects=False,
-                verify=context,
-                headers={"User-Agent": f"greenbump/{__version__}"},
+    def _http(self) -> tuple[Transport, ThreadPoolExecutor]:
+        """The transport and the threads its blocking requests run in, made on first use."""
+        if self._transport is None or self._threads is None:
+            if self.config.cert:  # configured by the user: a broken bundle is reported up front
+                self._tls_context()
+            self._transport = Transport(
+                timeout=self._timeout,
+                max_body=MAX_PAGE_BYTES,
+                user_agent=f"greenbump/{__version__}",
+                ssl_context=self._tls_context,
             )
-        return self._client
+            self._threads = ThreadPoolExecutor(_THREADS, thread_name_prefix="greenbump-http")
+        return self._transport, self._threads
+
+    def _tls_context(self) -> ssl.SSLContext:
+        cafile = self.config.cert
+        try:
+            return _ssl_context(
+                cafile, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+            )
+        except (OSError, ssl.SSLError) as exc:
+            where = cafile or os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+            raise InputError(f"cannot load the CA certificates {where}: {exc}") from exc
 
     @property
     def stats(self) -> ClientStats:
@@ -907,7 +946,7 @@ class IndexClient:
 
     async def _get(self, url: str, origin: IndexUrl, accept: str) -> _Page | None:
         """A page through the cache; ``None`` for 404/410 (the project is not there)."""
-        cached = self.cache.load(url, accept) if self.cache else None
+        cached = await self._blocking(self.cache.load, url, accept) if self.cache else None
         now = time.time()
         if cached is not None and not self.refresh and cached.fresh(now, self.ttl):
             self._counts["cache_hits"] += 1
@@ -916,7 +955,7 @@ class IndexClient:
         if cached is not None:
             headers.update(cached.validators())
         response, final_url = await self._send(url, origin, headers)
-        status = response.status_code
+        status = response.status
         if status == 304 and cached is not None:
             self._counts["revalidated"] += 1
             caching = _cache_control(response.headers)
@@ -931,8 +970,9 @@ class IndexClient:
                 no_cache=caching.no_cache if caching else cached.no_cache,
                 body=cached.body,
             )
-            if self.cache is not None and (caching is None or caching.store):
-                self.cache.save(accept, refreshed)
+            keep = caching is None or caching.store
+            if self.cache is not None and keep and refreshed.differs_from(cached):
+                await self._blocking(self.cache.save, accept, refreshed)
             return _Page(cached.body, cached.content_type, cached.final_url)
         if status in (404, 410):
             return None
@@ -949,12 +989,13 @@ class IndexClient:
                 f"for {redact_url(url)}"
             )
         self._counts["downloaded"] += 1
-        body = response.content
+        body = response.body
         content_type = response.headers.get("content-type", "")
         if self.cache is not None:
             caching = _cache_control(response.headers)
             if caching is None or caching.store:
-                self.cache.save(
+                await self._blocking(
+                    self.cache.save,
                     accept,
                     _CacheEntry(
                         url=url,
@@ -970,9 +1011,14 @@ class IndexClient:
                 )
         return _Page(body, content_type, final_url)
 
+    async def _blocking(self, function: Callable[..., _T], *args: object) -> _T:
+        """``function(*args)`` in the client's threads: disk and network waits overlap there."""
+        _transport, threads = self._http()
+        return await asyncio.get_running_loop().run_in_executor(threads, function, *args)
+
     async def _send(
         self, url: str, origin: IndexUrl, headers: dict[str, str]
-    ) -> tuple[httpx.Response, str]:
+    ) -> tuple[Response, str]:
         """GET with bounded retries; the final response and the URL it came from."""
         reason = "no attempt made"
         delay = self.backoff
@@ -983,11 +1029,11 @@ class IndexClient:
                 delay *= 2
             try:
                 response, final_url = await self._follow(url, origin, headers)
-            except httpx.TransportError as exc:  # timeouts, refused, reset, truncated bodies
-                reason = redact_text(_describe_transport_error(exc), self.config.secrets())
+            except TransportError as exc:  # timeouts, refused, reset, truncated bodies
+                reason = redact_text(str(exc), self.config.secrets())
                 continue
-            if response.status_code == 429 or response.status_code >= 500:
-                reason = f"HTTP {response.status_code}"
+            if response.status == 429 or response.status >= 500:
+                reason = f"HTTP {response.status}"
                 asked = _retry_after(response.headers.get("retry-after"))
                 if asked is not None:
                     delay = max(delay, asked)
@@ -1001,33 +1047,34 @@ class IndexClient:
 
     async def _follow(
         self, url: str, origin: IndexUrl, headers: dict[str, str]
-    ) -> tuple[httpx.Response, str]:
+    ) -> tuple[Response, str]:
         """GET following redirects only within the same host, with the same credentials."""
-        client = self._http()
-        auth = httpx.BasicAuth(*origin.auth) if origin.auth else None
+        transport, threads = self._http()
+        loop = asyncio.get_running_loop()
         current = url
         for _hop in range(_MAX_REDIRECTS + 1):
             started = time.perf_counter()
             self._counts["requests"] += 1
             try:
-                response = await asyncio.wait_for(
-                    _get_capped(client, current, headers, auth, origin), self._timeout * 2
+                response = await loop.run_in_executor(
+                    threads, transport.get, current, headers, origin.auth
                 )
-            except asyncio.TimeoutError as exc:  # a slow drip that never trips the read timeout
-                self._record(current, None, started, "retry")
-                raise httpx.ReadTimeout(
-                    f"no complete answer within {self._timeout * 2:.0f} s"
-                ) from exc
-            except httpx.TransportError:
+            except TransportError:
                 self._record(current, None, started, "retry")
                 raise
-            self._bytes += len(response.content)
+            except BodyTooLarge:
+                self._record(current, None, started, "error")
+                raise ExternalError(
+                    f"index {origin.display}: the page {redact_url(current)} is larger than "
+                    f"{MAX_PAGE_BYTES // (1024 * 1024)} MiB; refusing it"
+                ) from None
+            self._bytes += len(response.body)
             location = response.headers.get("location")
-            if response.status_code not in _REDIRECTS or not location:
-                outcome = _outcome(response.status_code)
-                self._record(current, response.status_code, started, outcome)
+            if response.status not in _REDIRECTS or not location:
+                outcome = _outcome(response.status)
+                self._record(current, response.status, started, outcome)
                 return response, current
-            self._record(current, response.status_code, started, "redirect")
+            self._record(current, response.status, started, "redirect")
             target = _strip_userinfo(urljoin(current, location))
             if not _same_host(current, target):
                 raise ExternalError(
@@ -1042,39 +1089,6 @@ class IndexClient:
         elapsed = time.perf_counter() - started
         self._seconds += elapsed
         self._records.append(RequestRecord(redact_url(url), status, elapsed, outcome))
-
-
-async def _get_capped(
-    client: httpx.AsyncClient,
-    url: str,
-    headers: dict[str, str],
-    auth: httpx.BasicAuth | None,
-    origin: IndexUrl,
-) -> httpx.Response:
-    """GET ``url``, refusing bodies over :data:`MAX_PAGE_BYTES` before holding them in memory."""
-    async with client.stream("GET", url, headers=headers, auth=auth) as streamed:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in streamed.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_PAGE_BYTES:
-                raise ExternalError(
-                    f"index {origin.display}: the page {redact_url(url)} is larger than "
-                    f"{MAX_PAGE_BYTES // (1024 * 1024)} MiB; refusing it"
-                )
-            chunks.append(chunk)
-        # The chunks are already decoded: drop the encoding so httpx does not decode them again.
-        kept = [
-            (k, v)
-            for k, v in streamed.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx.Response(
-            streamed.status_code,
-            headers=kept,
-            content=b"".join(chunks),
-            request=streamed.request,
-        )
 
 
 def _outcome(status: int) -> str:

@@ -12,9 +12,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 
 def fancy(stream: TextIO | None = None) -> bool:
     """Whether to draw rich output: a terminal, colour not disabled, not in CI."""
@@ -34,6 +31,9 @@ def print_table(
     """Print a table: rich when :func:`fancy`, else aligned plain columns."""
     out = stream if stream is not None else sys.stdout
     if fancy(out):
+        from rich.console import Console  # only here: JSON output need not pay its import
+        from rich.table import Table
+
         table = Table(title=title, header_style="bold")
         for header in headers:
             table.add_column(header)

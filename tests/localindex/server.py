@@ -177,6 +177,9 @@ class _HTTPServer(HTTPServer):
     """One thread per connection, all tracked so that stopping ends them."""
 
     allow_reuse_address = False
+    # socketserver's default backlog is 5: a client opening 16 connections at once would see
+    # SYNs dropped and retried a second later, a stall no real index server causes.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], index: LocalIndex) -> None:
         self.index = index

@@ -32,8 +32,8 @@ import time
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from packaging.utils import NormalizedName
 
 import greenbump
@@ -53,6 +53,9 @@ from greenbump.advisories.records import (
 )
 from greenbump.advisories.source import AdvisorySource
 from greenbump.errors import InputError
+
+if TYPE_CHECKING:  # imported when the API is used: a run on a local database never needs it
+    import httpx
 
 DEFAULT_OSV_API = "https://api.osv.dev"
 BATCH_SIZE = 1000  # the API's limit of queries per querybatch request
@@ -288,6 +291,8 @@ class OsvApi(AdvisorySource):
     # -- HTTP --------------------------------------------------------------------------------
 
     def _client(self) -> httpx.Client:
+        import httpx
+
         return httpx.Client(
             base_url=self.base_url,
             timeout=self.timeout,
@@ -298,6 +303,8 @@ class OsvApi(AdvisorySource):
 
     def _request(self, client: httpx.Client, method: str, path: str, body: object = None) -> object:
         """The decoded JSON answer; transient failures are retried, then raise :class:`_Failure`."""
+        import httpx
+
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:

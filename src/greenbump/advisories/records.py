@@ -25,18 +25,12 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import yaml
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 ECOSYSTEM = "PyPI"
 DETAILS_EXCERPT = 600  # characters of ``details`` kept: enough for a report, not a whole essay
 TITLE_LENGTH = 160
-
-try:
-    from yaml import CBaseLoader as _BaseLoader
-except ImportError:  # PyYAML built without libyaml: same behaviour, slower
-    from yaml import BaseLoader as _BaseLoader  # type: ignore[assignment]
 
 
 class AdvisoryFormatError(ValueError):
@@ -242,58 +236,25 @@ def sort_versions(versions: Iterable[str]) -> tuple[str, ...]:
 # Parsing
 
 
-class _NodeLoader(_BaseLoader):
-    """Composes the node tree only; every tag is left unresolved since we never use tags."""
-
-    def resolve(self, kind: object, value: object, implicit: object) -> str:
-        del kind, value, implicit
-        return "?"
-
-
-def _plain(node: yaml.Node) -> object:
-    """A composed node as lists, dicts and strings (what the base constructor would build)."""
-    scalar = yaml.ScalarNode
-    if type(node) is scalar:
-        return node.value
-    if type(node) is yaml.SequenceNode:
-        return [n.value if type(n) is scalar else _plain(n) for n in node.value]
-    return {_plain(k): (v.value if type(v) is scalar else _plain(v)) for k, v in node.value}
-
-
-def _load_yaml(data: bytes) -> object:
-    loader = _NodeLoader(data)
-    try:
-        node = loader.get_single_node()
-    finally:
-        loader.dispose()
-    return None if node is None else _plain(node)
-
-
 def load_document(data: bytes, name: str) -> object:
     """Decode one JSON (``*.json``) or YAML (anything else) document; never returns a float."""
+    if not name.lower().endswith(".json"):
+        from greenbump.advisories.yamldoc import load_yaml  # PyYAML only when YAML is read
+
+        return load_yaml(data)
     try:
-        if name.lower().endswith(".json"):
-            return json.loads(data)
-        return _load_yaml(data)
-    except RecursionError:  # a YAML alias that contains itself, or absurd nesting
-        raise AdvisoryFormatError(f"not a usable {_syntax(name)} document: too deep") from None
-    except TypeError as exc:  # a YAML mapping used as a key
-        raise AdvisoryFormatError(f"not a usable {_syntax(name)} document: {exc}") from None
+        return json.loads(data)
+    except RecursionError:  # absurd nesting
+        raise AdvisoryFormatError("not a usable JSON document: too deep") from None
     except json.JSONDecodeError as exc:
         raise AdvisoryFormatError(f"not valid JSON at line {exc.lineno}: {exc.msg}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        what = exc.problem or exc.context or "syntax error"
-        raise AdvisoryFormatError(f"not valid YAML{where}: {what}") from None
-    except (ValueError, yaml.YAMLError) as exc:  # e.g. bytes that are not UTF-8
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        raise AdvisoryFormatError(f"not valid {_syntax(name)}: {first}") from None
+    except ValueError as exc:  # e.g. bytes that are not UTF-8
+        raise AdvisoryFormatError(f"not valid JSON: {_first_line(exc)}") from None
 
 
-def _syntax(name: str) -> str:
-    return "JSON" if name.lower().endswith(".json") else "YAML"
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _text(value: object, what: str, *, required: bool = False) -> str:
