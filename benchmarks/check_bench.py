@@ -183,6 +183,9 @@ def bench_env(home: Path, cache_home: Path | None = None) -> dict[str, str]:
         cache_home.mkdir(parents=True, exist_ok=True)
         env["XDG_CACHE_HOME"] = str(cache_home)
     env.pop("UV_CACHE_DIR", None)  # uv then caches under XDG_CACHE_HOME/uv
+    # Let the untimed first runs write bytecode, as any installed package has it: otherwise a
+    # source file edited since its last compile is compiled again on every timed run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if "src" in SOURCE:
         env["PYTHONPATH"] = str(SOURCE["src"])
     return env

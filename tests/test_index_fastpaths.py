@@ -1,0 +1,143 @@
+"""The index parser's shortcuts agree with the general functions they stand in for.
+
+``parse_json_page`` runs for every file of every page, so it avoids ``urljoin``, packaging's
+wheel-name parser and the upload-time pattern where it safely can; these properties pin each
+shortcut to the function it replaces, over generated and hand-picked awkward inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from urllib.parse import urljoin
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from greenbump.index import _UPLOAD_TIME, _absolute, parse_upload_time, version_from_filename
+
+BASES = [
+    "https://index.test/simple/demo/",
+    "https://index.test/simple/demo",
+    "http://127.0.0.1:8080/simple/demo/",
+    "https://index.test/root/simple/demo/?x=1",
+]
+LINKS = [
+    "/files/demo-1.0.tar.gz",
+    "//other.test/files/demo-1.0.tar.gz",
+    "../../files/demo-1.0.tar.gz",
+    "./demo-1.0.tar.gz",
+    "demo-1.0.tar.gz",
+    "demo-1.0.tar.gz#sha256=abc",
+    "sub/dir/demo-1.0.whl?token=1",
+    "/files/a/./b/../demo-1.0.whl",
+    "https://files.test/a/../demo-1.0.whl",
+    "https://files.test/demo-1.0.whl#sha256=00",
+    "..",
+    ".",
+    "a/..",
+    "?q=1/2",
+    "#frag/x",
+    "",
+]
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("link", LINKS)
+def test_absolute_matches_urljoin(base: str, link: str) -> None:
+    assert _absolute(base, link) == urljoin(base, link)
+
+
+segment = st.text(alphabet=string.ascii_letters + string.digits + "._-", max_size=8)
+links = st.lists(st.sampled_from(["", ".", "..", "/", "?", "#"]) | segment, max_size=6).map("".join)
+
+
+@given(
+    base=st.sampled_from(BASES), prefix=st.sampled_from(["", "/", "//h/", "https://h/"]), link=links
+)
+def test_absolute_matches_urljoin_on_generated_links(base: str, prefix: str, link: str) -> None:
+    assert _absolute(base, prefix + link) == urljoin(base, prefix + link)
+
+
+WHEELS = [
+    "demo-1.0-py3-none-any.whl",
+    "Demo_Pkg-2.0-py3-none-any.whl",
+    "demo-1.0-1-py3-none-any.whl",
+    "demo-1.0-x1-py3-none-any.whl",  # a build tag must start with a digit
+    "demo-1.0-py3-none.whl",
+    "demo-one-py3-none-any.whl",
+    "demo-1.0-py2.py3-none-any.whl",
+    "demo-1.0.post1.dev2-cp312-cp312-manylinux_2_17_x86_64.whl",
+    "demo-1.0-py3-none-any-extra-more.whl",
+    "de mo-1.0-py3-none-any.whl",
+    "other-1.0-py3-none-any.whl",
+]
+
+
+@pytest.mark.parametrize("filename", WHEELS)
+def test_wheel_versions_match_packaging(filename: str) -> None:
+    project = canonicalize_name("demo")
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+        expected = version if name == project else None
+    except (InvalidWheelFilename, ValueError):
+        expected = None
+    if filename.startswith("Demo_Pkg"):
+        project = canonicalize_name("demo-pkg")
+        expected = parse_wheel_filename(filename)[1]
+    assert version_from_filename(filename, project) == expected
+
+
+def _by_pattern(value: str) -> dt.datetime | None:
+    """What the pattern alone gives (the parser before its fromisoformat shortcut)."""
+    match = _UPLOAD_TIME.match(value.strip())
+    if match is None:
+        return None
+    return parse_upload_time(value)  # only used for inputs the pattern accepts
+
+
+@given(
+    moment=st.datetimes(
+        min_value=dt.datetime(1990, 1, 1),
+        max_value=dt.datetime(2100, 1, 1),
+        timezones=st.sampled_from(
+            [dt.timezone.utc, dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
+        ),
+    ),
+    style=st.sampled_from(["Z", "offset", "naive-space"]),
+    digits=st.integers(min_value=0, max_value=9),
+)
+def test_upload_times_agree_with_the_pattern(moment: dt.datetime, style: str, digits: int) -> None:
+    fraction = f"{moment.microsecond:06d}{'7' * max(0, digits - 6)}"[:digits]
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "")
+    if style == "Z":
+        text = (
+            moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            + (f".{fraction}" if digits else "")
+            + "Z"
+        )
+    elif style == "offset":
+        text += moment.strftime("%z")[:3] + ":" + moment.strftime("%z")[3:]
+    else:
+        text = text.replace("T", " ")
+    parsed = parse_upload_time(text)
+    assert parsed is not None and parsed.tzinfo is not None
+    match = _UPLOAD_TIME.match(text)
+    assert match is not None
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
+    zone = match.group(8)
+    tz = dt.timezone.utc
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        raw = zone[1:].replace(":", "")
+        tz = dt.timezone(sign * dt.timedelta(hours=int(raw[:2]), minutes=int(raw[2:])))
+    expected = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    assert parsed == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2024-13-45T00:00:00Z", "2024-01-02", ""])
+def test_malformed_upload_times_are_none(text: str) -> None:
+    assert parse_upload_time(text) is None
