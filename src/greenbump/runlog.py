@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from greenbump.history import redact_json, state_dir, to_jsonable
 from greenbump.redact import redact_text
 
 LOGGER_NAME = "greenbump"
@@ -67,6 +66,8 @@ class RunLog:
     @classmethod
     def open(cls, root: Path, run_id: str, secrets: Iterable[str] = ()) -> RunLog:
         """The log of ``run_id`` in the project at ``root`` (creating ``.greenbump/logs``)."""
+        from greenbump.history import state_dir  # not at import: main.py imports this module
+
         folder = state_dir(Path(root)) / LOG_DIR
         folder.mkdir(mode=0o700, exist_ok=True)
         return cls(log_path(root, run_id), run_id, secrets)
@@ -93,6 +94,8 @@ class RunLog:
 
     def event(self, kind: str, **fields: Any) -> None:
         """Append ``{"ts", "run", "kind", **fields}`` as one line, redacted, written at once."""
+        from greenbump.history import redact_json, to_jsonable
+
         clash = _RESERVED & fields.keys()
         if clash:
             raise ValueError(f"reserved event field(s): {', '.join(sorted(clash))}")

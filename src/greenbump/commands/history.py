@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenbump.errors import InputError
-from greenbump.history import HistoryStore, RunSummary, db_path_for
 from greenbump.render import print_json, print_table
+
+if TYPE_CHECKING:  # the store (sqlite3 and all) is imported when a command reads it
+    from greenbump.history import HistoryStore, RunSummary
 
 JSON_SCHEMA_VERSION = 1
 HEADERS = ("run", "started", "duration", "status", "upgraded", "held", "branch")
@@ -46,6 +48,8 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the run list; a project with no history is not an error, just empty."""
+    from greenbump.history import db_path_for
+
     if args.limit < 1:
         raise InputError("--limit must be at least 1")
     store = open_existing(args.path)
@@ -66,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
 def open_existing(path: Path) -> HistoryStore | None:
     """The history at ``path`` (project or database file) if there is one; never creates it."""
+    from greenbump.history import HistoryStore, db_path_for
+
     if not Path(path).exists():
         raise InputError("no such file or directory", path)
     if not db_path_for(path).exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenbump.commands.history import (
     JSON_SCHEMA_VERSION,
@@ -13,8 +13,10 @@ from greenbump.commands.history import (
     open_existing,
 )
 from greenbump.errors import InputError
-from greenbump.history import PackageOutcome, RunDetail, db_path_for
 from greenbump.render import print_json, print_table
+
+if TYPE_CHECKING:  # imported when the command runs, not when any command parses arguments
+    from greenbump.history import PackageOutcome, RunDetail
 
 PACKAGE_HEADERS = ("package", "from", "to", "latest", "status", "why")
 TRIAL_HEADERS = ("#", "env", "passed", "new failures", "tests", "env build", "cached")
@@ -37,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the run."""
+    from greenbump.history import db_path_for
+
     store = open_existing(args.path)
     if store is None:
         raise InputError("no runs recorded here", db_path_for(args.path))
