@@ -8,7 +8,6 @@ host, authentication challenges, outages.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
@@ -16,7 +15,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,8 +50,8 @@ T = TypeVar("T")
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+def run(work: Callable[[], T]) -> T:
+    return work()
 
 
 # --- a scripted HTTP server -------------------------------------------------------------------
@@ -405,11 +404,11 @@ def test_redact_text() -> None:
 def test_json_page_over_http(scripted: Scripted, tmp_path: Path) -> None:
     scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
 
-    async def go() -> ProjectPage:
-        async with IndexClient(config_for(scripted.url()), tmp_path / "cache") as client:
-            return await client.fetch_project("Demo")
+    def go() -> ProjectPage:
+        with IndexClient(config_for(scripted.url()), tmp_path / "cache") as client:
+            return client.fetch_project("Demo")
 
-    page = run(go())
+    page = run(go)
     assert page.name == "demo"
     assert page.versions == tuple(Version(v) for v in ("1.0", "2.0", "2.1", "2.2rc1"))
     one = page.release("1.0")
@@ -461,14 +460,12 @@ def test_truncated_body_is_an_external_error(scripted: Scripted, tmp_path: Path)
         200, json_page("demo", DEMO_FILES), {"Content-Type": JSON_TYPE}, truncate=True
     )
 
-    async def go() -> None:
-        async with IndexClient(
-            config_for(scripted.url()), tmp_path, tries=2, backoff=0.01
-        ) as client:
-            await client.fetch_project("demo")
+    def go() -> None:
+        with IndexClient(config_for(scripted.url()), tmp_path, tries=2, backoff=0.01) as client:
+            client.fetch_project("demo")
 
     with pytest.raises(ExternalError, match="unreachable"):
-        run(go())
+        run(go)
     assert len(scripted.hits("/simple/demo/")) == 2
 
 
@@ -528,11 +525,11 @@ def test_fetch_many_bounds_concurrency(scripted: Scripted, tmp_path: Path) -> No
         reply.delay = 0.05
         scripted.routes[f"/simple/{name}/"] = reply
 
-    async def go() -> dict[str, Any]:
-        async with IndexClient(config_for(scripted.url()), tmp_path) as client:
-            return dict(await client.fetch_many(names, concurrency=3))
+    def go() -> dict[str, Any]:
+        with IndexClient(config_for(scripted.url()), tmp_path) as client:
+            return dict(client.fetch_many(names, concurrency=3))
 
-    pages = run(go())
+    pages = run(go)
     assert set(pages) == set(names)
     assert all(isinstance(p, ProjectPage) for p in pages.values())
     assert 1 < scripted.max_in_flight <= 3
@@ -639,11 +636,11 @@ def test_retries_on_500_then_success(scripted: Scripted, tmp_path: Path) -> None
         json_reply(json_page("demo", DEMO_FILES)),
     ]
 
-    async def go() -> tuple[ProjectPage, Any]:
-        async with IndexClient(config_for(scripted.url()), tmp_path, backoff=0.01) as client:
-            return await client.fetch_project("demo"), client.stats
+    def go() -> tuple[ProjectPage, Any]:
+        with IndexClient(config_for(scripted.url()), tmp_path, backoff=0.01) as client:
+            return client.fetch_project("demo"), client.stats
 
-    page, stats = run(go())
+    page, stats = run(go)
     assert page.versions
     assert stats.retries == 2
     assert [r.status for r in stats.records] == [500, 503, 200]
@@ -653,12 +650,12 @@ def test_retries_on_500_then_success(scripted: Scripted, tmp_path: Path) -> None
 def test_persistent_5xx_is_one_external_error(scripted: Scripted, tmp_path: Path) -> None:
     scripted.routes["/simple/demo/"] = Reply(502, b"bad gateway")
 
-    async def go() -> None:
-        async with IndexClient(config_for(scripted.url()), tmp_path, backoff=0.01) as client:
-            await client.fetch_project("demo")
+    def go() -> None:
+        with IndexClient(config_for(scripted.url()), tmp_path, backoff=0.01) as client:
+            client.fetch_project("demo")
 
     with pytest.raises(ExternalError, match=r"unreachable: HTTP 502 \(after 3 tries\)"):
-        run(go())
+        run(go)
     assert len(scripted.hits("/simple/demo/")) == 3
 
 
@@ -674,12 +671,12 @@ def test_unreachable_index_is_redacted(tmp_path: Path) -> None:
     url = f"http://alice:top-secret-pw@127.0.0.1:{port}/simple"
     config = config_from(url, tmp_path)
 
-    async def go() -> None:
-        async with IndexClient(config, tmp_path / "cache", backoff=0.01) as client:
-            await client.fetch_project("demo")
+    def go() -> None:
+        with IndexClient(config, tmp_path / "cache", backoff=0.01) as client:
+            client.fetch_project("demo")
 
     with pytest.raises(ExternalError) as caught:
-        run(go())
+        run(go)
     message = str(caught.value)
     assert f"index http://alice:****@127.0.0.1:{port}/simple" in message
     assert "unreachable" in message
@@ -910,11 +907,11 @@ def test_local_index_retries_500(make_index: Callable[..., LocalIndex], tmp_path
     local = make_index(DEFAULT_CATALOGUE)
     local.fail("/simple/beta/", 500, times=2)
 
-    async def go() -> tuple[ProjectPage, Any]:
-        async with IndexClient(config_for(local.index_url), tmp_path, backoff=0.01) as client:
-            return await client.fetch_project("beta"), client.stats
+    def go() -> tuple[ProjectPage, Any]:
+        with IndexClient(config_for(local.index_url), tmp_path, backoff=0.01) as client:
+            return client.fetch_project("beta"), client.stats
 
-    page, stats = run(go())
+    page, stats = run(go)
     assert Version("2.0.0") in page.versions
     assert [r.status for r in local.requests if r.path == "/simple/beta/"] == [500, 500, 200]
     assert stats.retries == 2

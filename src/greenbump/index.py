@@ -33,7 +33,6 @@ Behaviour worth knowing:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -47,14 +46,14 @@ import re
 import ssl
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -76,7 +75,6 @@ from greenbump.redact import redact_text, redact_url
 from greenbump.transport import BodyTooLarge, Response, Transport, TransportError
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -102,7 +100,6 @@ _HTML_TYPES = frozenset(
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 MAX_PAGE_BYTES = 64 * 1024 * 1024  # a simple page this large is an error, not data
-_THREADS = 16  # blocking requests in flight at most; fetch_many's concurrency gates below
 _MAX_BACKOFF = 5.0
 _LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
 _FAST_ISO = sys.version_info >= (3, 11)  # fromisoformat takes "Z" and any fraction length
@@ -743,12 +740,16 @@ def default_cache_dir() -> Path:
 
 
 class IndexClient:
-    """Async client for the configured indexes, with an on-disk HTTP cache.
+    """Client for the configured indexes, with an on-disk HTTP cache; safe to share by threads.
 
-    Use as ``async with IndexClient(config) as client:``. ``ttl`` is how long a response with
+    Use as ``with IndexClient(config) as client:``. ``ttl`` is how long a response with
     neither validators nor ``Cache-Control`` is reused; ``refresh`` ignores freshness;
     ``cache_dir=False`` turns the disk cache off. ``tries`` and ``backoff`` (seconds, doubled
     per retry, capped) bound the retries so an outage costs seconds, not minutes.
+
+    Plain threads rather than asyncio: every request is a blocking ``http.client`` exchange
+    (:mod:`greenbump.transport`) and the cache is files, so an event loop would only add a
+    hop per request and the import of asyncio to every run.
     """
 
     def __init__(
@@ -775,44 +776,47 @@ class IndexClient:
         self.backoff = backoff
         self._timeout = timeout
         self._transport: Transport | None = None
-        self._threads: ThreadPoolExecutor | None = None
-        self._flat: dict[str, asyncio.Task[list[DistFile]]] = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()  # an outage was reported: other lookups give up
+        self._flat: dict[str, Future[list[DistFile]]] = {}
         self._folder_maps: dict[str, dict[NormalizedName, Path]] = {}
         self._records: list[RequestRecord] = []
         self._counts: Counter[str] = Counter()
         self._bytes = 0
         self._seconds = 0.0
 
-    async def __aenter__(self) -> IndexClient:
+    def __enter__(self) -> IndexClient:
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
-    async def aclose(self) -> None:
-        """Close connections; pending find-links lookups are cancelled."""
-        for task in self._flat.values():
-            task.cancel()
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        if self._threads is not None:
-            self._threads.shutdown(wait=False, cancel_futures=True)
-            self._threads = None
+    def close(self) -> None:
+        """Close connections; requests still in flight in other threads fail at once."""
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
 
-    def _http(self) -> tuple[Transport, ThreadPoolExecutor]:
-        """The transport and the threads its blocking requests run in, made on first use."""
-        if self._transport is None or self._threads is None:
-            if self.config.cert:  # configured by the user: a broken bundle is reported up front
-                self._tls_context()
-            self._transport = Transport(
-                timeout=self._timeout,
-                max_body=MAX_PAGE_BYTES,
-                user_agent=f"greenbump/{__version__}",
-                ssl_context=self._tls_context,
-            )
-            self._threads = ThreadPoolExecutor(_THREADS, thread_name_prefix="greenbump-http")
-        return self._transport, self._threads
+    def _http(self) -> Transport:
+        """The transport, made on first use (a ``file://`` index never needs one)."""
+        with self._lock:
+            if self._stopped.is_set():
+                raise _Stopped
+            if self._transport is None:
+                if self.config.cert:  # the user's own bundle: a broken one is reported first
+                    self._tls_context()
+                self._transport = Transport(
+                    timeout=self._timeout,
+                    max_body=MAX_PAGE_BYTES,
+                    user_agent=f"greenbump/{__version__}",
+                    ssl_context=self._tls_context,
+                )
+            return self._transport
+
+    def _count(self, key: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += amount
 
     def _tls_context(self) -> ssl.SSLContext:
         cafile = self.config.cert
@@ -842,7 +846,7 @@ class IndexClient:
 
     # -- public API ---------------------------------------------------------------------------
 
-    async def fetch_project(self, name: str) -> ProjectPage:
+    def fetch_project(self, name: str) -> ProjectPage:
         """All releases of ``name`` per the index strategy; :class:`ProjectNotFound` if none."""
         project = canonicalize_name(name)
         groups: list[list[DistFile]] = []
@@ -850,7 +854,7 @@ class IndexClient:
         sources: list[str] = []
         for index in self.config.search_order():
             searched.append(index.display)
-            files = await self._index_files(index, project)
+            files = self._index_files(index, project)
             if files is None:
                 continue
             groups.append(files)
@@ -859,7 +863,7 @@ class IndexClient:
                 break
         for location in self.config.find_links:
             searched.append(location.display)
-            listed = await self._flat_files(location)
+            listed = self._flat_files(location)
             mine = [f for f in listed if version_from_filename(f.filename, project) is not None]
             if mine:
                 groups.append(mine)
@@ -870,42 +874,49 @@ class IndexClient:
             name=project, releases=releases_from_files(project, groups), sources=tuple(sources)
         )
 
-    async def fetch_many(
+    def fetch_many(
         self, names: Iterable[str], concurrency: int = 8
     ) -> dict[str, ProjectPage | ProjectNotFound]:
         """Pages for many projects keyed by normalized name, ``concurrency`` at a time.
 
         Unknown projects map to their :class:`ProjectNotFound` so one typo does not hide every
-        other result; the first :class:`ExternalError` (an index down) cancels the rest and is
-        raised, because every later lookup would meet the same outage.
+        other result; the first other error (an index down) stops the rest and is raised,
+        because every later lookup would meet the same outage. The client is closed then.
         """
-        gate = asyncio.Semaphore(max(1, concurrency))
         wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
+        if not wanted:
+            return {}
 
-        async def one(project: NormalizedName) -> ProjectPage | ProjectNotFound:
-            async with gate:
-                try:
-                    return await self.fetch_project(project)
-                except ProjectNotFound as missing:
-                    return missing
+        def one(project: NormalizedName) -> ProjectPage | ProjectNotFound:
+            if self._stopped.is_set():
+                raise _Stopped
+            try:
+                return self.fetch_project(project)
+            except ProjectNotFound as missing:
+                return missing
 
-        tasks = [asyncio.ensure_future(one(project)) for project in wanted]
+        workers = max(1, min(concurrency, len(wanted)))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="greenbump-index")
+        futures = [pool.submit(one, project) for project in wanted]
         try:
-            results = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        return dict(zip(wanted, results, strict=True))
+            done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f in done and f.exception() is not None), None)
+            if failed is not None:
+                self._stopped.set()
+                self.close()  # cut requests in flight short: the outage is already known
+                pool.shutdown(wait=True, cancel_futures=True)
+                failed.result()  # raises its error
+            return {project: f.result() for project, f in zip(wanted, futures, strict=True)}
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # -- indexes ------------------------------------------------------------------------------
 
-    async def _index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
+    def _index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
         page_url = index.url.rstrip("/") + "/" + project + "/"
         if urlsplit(index.url).scheme == "file":
             return self._local_index_files(index, project)
-        page = await self._get(page_url, index, ACCEPT)
+        page = self._get(page_url, index, ACCEPT)
         if page is None:
             return None
         return self._parse(page, index)
@@ -937,7 +948,7 @@ class IndexClient:
 
     def _local_index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
         """A ``file://`` index: ``<root>/<project>/index.html``, or the directory's files."""
-        self._counts["local_reads"] += 1
+        self._count("local_reads")
         root = Path(url2pathname(urlsplit(index.url).path))
         if not root.is_dir():
             raise ExternalError(f"index {index.display} is not a directory")
@@ -959,28 +970,37 @@ class IndexClient:
     def _local_folders(self, root: Path) -> dict[NormalizedName, Path]:
         """Normalized project name -> folder of a ``file://`` index, listed once per client."""
         key = str(root)
-        if key not in self._folder_maps:
-            folders: dict[NormalizedName, Path] = {}
+        with self._lock:
+            known = self._folder_maps.get(key)
+        if known is None:
+            known = {}
             for child in sorted(root.iterdir()):
                 if child.is_dir():
-                    folders.setdefault(canonicalize_name(child.name), child)
-            self._folder_maps[key] = folders
-        return self._folder_maps[key]
+                    known.setdefault(canonicalize_name(child.name), child)
+            with self._lock:
+                self._folder_maps[key] = known
+        return known
 
     # -- find-links ---------------------------------------------------------------------------
 
-    async def _flat_files(self, location: IndexUrl) -> list[DistFile]:
+    def _flat_files(self, location: IndexUrl) -> list[DistFile]:
         """Every file a find-links location lists, fetched once per client and shared."""
-        task = self._flat.get(location.url)
-        if task is None:
-            task = asyncio.ensure_future(self._load_flat(location))
-            self._flat[location.url] = task
-        return await asyncio.shield(task)
+        with self._lock:
+            future = self._flat.get(location.url)
+            loader = future is None
+            if future is None:
+                future = self._flat[location.url] = Future()
+        if loader:
+            try:
+                future.set_result(self._load_flat(location))
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
 
-    async def _load_flat(self, location: IndexUrl) -> list[DistFile]:
+    def _load_flat(self, location: IndexUrl) -> list[DistFile]:
         parts = urlsplit(location.url)
         if parts.scheme == "file":
-            self._counts["local_reads"] += 1
+            self._count("local_reads")
             path = Path(url2pathname(parts.path))
             if path.is_dir():
                 return _directory_files(path, location.url)
@@ -990,7 +1010,7 @@ class IndexClient:
             raise ExternalError(
                 f"find-links location {location.display} (from {location.source}) does not exist"
             )
-        page = await self._get(location.url, location, _FLAT_ACCEPT)
+        page = self._get(location.url, location, _FLAT_ACCEPT)
         if page is None:
             raise ExternalError(
                 f"find-links location {location.display} (from {location.source}) not found"
@@ -1000,20 +1020,20 @@ class IndexClient:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    async def _get(self, url: str, origin: IndexUrl, accept: str) -> _Page | None:
+    def _get(self, url: str, origin: IndexUrl, accept: str) -> _Page | None:
         """A page through the cache; ``None`` for 404/410 (the project is not there)."""
-        cached = await self._blocking(self.cache.load, url, accept) if self.cache else None
+        cached = self.cache.load(url, accept) if self.cache else None
         now = time.time()
         if cached is not None and not self.refresh and cached.fresh(now, self.ttl):
-            self._counts["cache_hits"] += 1
+            self._count("cache_hits")
             return _Page(cached.body, cached.content_type, cached.final_url)
         headers = {"Accept": accept}
         if cached is not None:
             headers.update(cached.validators())
-        response, final_url = await self._send(url, origin, headers)
+        response, final_url = self._send(url, origin, headers)
         status = response.status
         if status == 304 and cached is not None:
-            self._counts["revalidated"] += 1
+            self._count("revalidated")
             caching = _cache_control(response.headers)
             refreshed = _CacheEntry(
                 url=url,
@@ -1028,7 +1048,7 @@ class IndexClient:
             )
             keep = caching is None or caching.store
             if self.cache is not None and keep and refreshed.differs_from(cached):
-                await self._blocking(self.cache.save, accept, refreshed)
+                self.cache.save(accept, refreshed)
             return _Page(cached.body, cached.content_type, cached.final_url)
         if status in (404, 410):
             return None
@@ -1044,14 +1064,13 @@ class IndexClient:
                 f"index {origin.display} (from {origin.source}) answered HTTP {status} "
                 f"for {redact_url(url)}"
             )
-        self._counts["downloaded"] += 1
+        self._count("downloaded")
         body = response.body
         content_type = response.headers.get("content-type", "")
         if self.cache is not None:
             caching = _cache_control(response.headers)
             if caching is None or caching.store:
-                await self._blocking(
-                    self.cache.save,
+                self.cache.save(
                     accept,
                     _CacheEntry(
                         url=url,
@@ -1067,24 +1086,18 @@ class IndexClient:
                 )
         return _Page(body, content_type, final_url)
 
-    async def _blocking(self, function: Callable[..., _T], *args: object) -> _T:
-        """``function(*args)`` in the client's threads: disk and network waits overlap there."""
-        _transport, threads = self._http()
-        return await asyncio.get_running_loop().run_in_executor(threads, function, *args)
-
-    async def _send(
-        self, url: str, origin: IndexUrl, headers: dict[str, str]
-    ) -> tuple[Response, str]:
+    def _send(self, url: str, origin: IndexUrl, headers: dict[str, str]) -> tuple[Response, str]:
         """GET with bounded retries; the final response and the URL it came from."""
         reason = "no attempt made"
         delay = self.backoff
         for attempt in range(self.tries):
             if attempt:
-                self._counts["retries"] += 1
-                await asyncio.sleep(min(_MAX_BACKOFF, delay))
+                if self._stopped.wait(min(_MAX_BACKOFF, delay)):  # sleeps, unless stopped
+                    raise _Stopped
+                self._count("retries")
                 delay *= 2
             try:
-                response, final_url = await self._follow(url, origin, headers)
+                response, final_url = self._follow(url, origin, headers)
             except TransportError as exc:  # timeouts, refused, reset, truncated bodies
                 reason = redact_text(str(exc), self.config.secrets())
                 continue
@@ -1095,26 +1108,21 @@ class IndexClient:
                     delay = max(delay, asked)
                 continue
             return response, final_url
-        self._counts["failures"] += 1
+        self._count("failures")
         raise ExternalError(
             f"index {origin.display} (from {origin.source}) unreachable: {reason} "
             f"(after {self.tries} {'try' if self.tries == 1 else 'tries'})"
         )
 
-    async def _follow(
-        self, url: str, origin: IndexUrl, headers: dict[str, str]
-    ) -> tuple[Response, str]:
+    def _follow(self, url: str, origin: IndexUrl, headers: dict[str, str]) -> tuple[Response, str]:
         """GET following redirects only within the same host, with the same credentials."""
-        transport, threads = self._http()
-        loop = asyncio.get_running_loop()
+        transport = self._http()
         current = url
         for _hop in range(_MAX_REDIRECTS + 1):
             started = time.perf_counter()
-            self._counts["requests"] += 1
+            self._count("requests")
             try:
-                response = await loop.run_in_executor(
-                    threads, transport.get, current, headers, origin.auth
-                )
+                response = transport.get(current, headers, origin.auth)
             except TransportError:
                 self._record(current, None, started, "retry")
                 raise
@@ -1124,7 +1132,8 @@ class IndexClient:
                     f"index {origin.display}: the page {redact_url(current)} is larger than "
                     f"{MAX_PAGE_BYTES // (1024 * 1024)} MiB; refusing it"
                 ) from None
-            self._bytes += len(response.body)
+            with self._lock:
+                self._bytes += len(response.body)
             location = response.headers.get("location")
             if response.status not in _REDIRECTS or not location:
                 outcome = _outcome(response.status)
@@ -1143,8 +1152,13 @@ class IndexClient:
 
     def _record(self, url: str, status: int | None, started: float, outcome: str) -> None:
         elapsed = time.perf_counter() - started
-        self._seconds += elapsed
-        self._records.append(RequestRecord(redact_url(url), status, elapsed, outcome))
+        with self._lock:
+            self._seconds += elapsed
+            self._records.append(RequestRecord(redact_url(url), status, elapsed, outcome))
+
+
+class _Stopped(Exception):
+    """Another lookup already hit an outage: this one gives up instead of retrying."""
 
 
 def _outcome(status: int) -> str:
@@ -1208,16 +1222,10 @@ def fetch_projects(
     tries: int = 3,
     backoff: float = 0.5,
 ) -> tuple[dict[str, ProjectPage | ProjectNotFound], ClientStats]:
-    """Synchronous front door for commands: fetch ``names`` and return pages and statistics."""
-
-    async def run() -> tuple[dict[str, ProjectPage | ProjectNotFound], ClientStats]:
-        async with IndexClient(
-            config, cache_dir, ttl, refresh, tries=tries, backoff=backoff
-        ) as client:
-            pages = await client.fetch_many(names, concurrency=concurrency)
-            return pages, client.stats
-
-    return asyncio.run(run())
+    """Front door for commands: fetch ``names`` and return pages and statistics."""
+    with IndexClient(config, cache_dir, ttl, refresh, tries=tries, backoff=backoff) as client:
+        pages = client.fetch_many(names, concurrency=concurrency)
+        return pages, client.stats
 
 
 __all__ = [

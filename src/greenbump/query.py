@@ -7,7 +7,6 @@ the declaring file and line.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -101,11 +100,8 @@ def fetch_pages(
         config = index_config(project, index_url, extra_index_urls or [])
     wanted = [p for p in packages if p.from_index]
 
-    async def fetch() -> dict[str, ProjectPage | ProjectNotFound]:
-        async with IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout) as client:
-            return await client.fetch_many([p.key for p in wanted], concurrency=jobs)
-
-    found = asyncio.run(fetch())
+    with IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout) as client:
+        found = client.fetch_many([p.key for p in wanted], concurrency=jobs)
     pages: dict[NormalizedName, ProjectPage] = {}
     for package in wanted:
         page = found[package.key]
