@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -43,7 +44,7 @@ from greenbump.index import (
 )
 from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
 from greenbump.redact import looks_like_token, redact_text, redact_url
-from localindex import DEFAULT_CATALOGUE, LocalIndex, uv_bin
+from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex, uv_bin
 from localindex import Release as LocalRelease
 
 T = TypeVar("T")
@@ -998,3 +999,17 @@ def test_unreadable_ca_bundle_is_an_input_error(local_index: LocalIndex, tmp_pat
     )
     with pytest.raises(InputError, match=r"missing-ca\.pem"):
         fetch_projects(config, ["alpha"], cache_dir=False)
+
+
+def test_an_outage_stops_the_other_lookups(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    """Once one page has used up its retries, the rest give up instead of retrying too."""
+    names = [f"pkg{i}" for i in range(60)]
+    index = make_index([LocalRelease(name, "1.0") for name in names])
+    index.add_fault(Fault(re.compile(r"^/simple/"), status=503))
+    config = IndexConfig(index=IndexUrl(index.index_url, "test"))
+    with pytest.raises(ExternalError, match="HTTP 503"):
+        fetch_projects(config, names, cache_dir=tmp_path, concurrency=4, tries=3, backoff=0.05)
+    asked = index.count(prefix="/simple/")
+    assert 3 <= asked <= 4 * 3  # at most every worker's tries, never 60 x 3
