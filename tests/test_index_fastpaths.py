@@ -16,7 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from greenbump.index import _UPLOAD_TIME, _absolute, parse_upload_time, version_from_filename
+from greenbump.index import (
+    _absolute,
+    parse_upload_time,
+    upload_time_by_pattern,
+    version_from_filename,
+)
 
 BASES = [
     "https://index.test/simple/demo/",
@@ -90,14 +95,6 @@ def test_wheel_versions_match_packaging(filename: str) -> None:
     assert version_from_filename(filename, project) == expected
 
 
-def _by_pattern(value: str) -> dt.datetime | None:
-    """What the pattern alone gives (the parser before its fromisoformat shortcut)."""
-    match = _UPLOAD_TIME.match(value.strip())
-    if match is None:
-        return None
-    return parse_upload_time(value)  # only used for inputs the pattern accepts
-
-
 @given(
     moment=st.datetimes(
         min_value=dt.datetime(1990, 1, 1),
@@ -124,17 +121,7 @@ def test_upload_times_agree_with_the_pattern(moment: dt.datetime, style: str, di
         text = text.replace("T", " ")
     parsed = parse_upload_time(text)
     assert parsed is not None and parsed.tzinfo is not None
-    match = _UPLOAD_TIME.match(text)
-    assert match is not None
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
-    zone = match.group(8)
-    tz = dt.timezone.utc
-    if zone and zone.upper() != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        raw = zone[1:].replace(":", "")
-        tz = dt.timezone(sign * dt.timedelta(hours=int(raw[:2]), minutes=int(raw[2:])))
-    expected = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    expected = upload_time_by_pattern(text)
     assert parsed == expected
 
 

@@ -8,10 +8,8 @@ connections, a drip of bytes, a proxy in between, TLS with a private CA.
 from __future__ import annotations
 
 import gzip
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 import zlib
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from certs import self_signed
 from greenbump.transport import BodyTooLarge, Transport, TransportError
 
 Handler = Callable[[socket.socket, "RawServer"], None]
@@ -259,34 +258,7 @@ def test_no_proxy_bypasses_the_proxy(
 
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def test_https_verifies_against_the_given_ca(

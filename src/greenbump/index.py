@@ -262,7 +262,12 @@ def parse_upload_time(value: str) -> dt.datetime | None:
             if moment.tzinfo is None:
                 return moment.replace(tzinfo=dt.timezone.utc)
             return moment.astimezone(dt.timezone.utc)
-    match = _UPLOAD_TIME.match(text)
+    return upload_time_by_pattern(text)
+
+
+def upload_time_by_pattern(text: str) -> dt.datetime | None:
+    """:func:`parse_upload_time` without its ``fromisoformat`` shortcut (also on Python 3.10)."""
+    match = _UPLOAD_TIME.match(text.strip())
     if match is None:
         return None
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
