@@ -12,9 +12,11 @@ from packaging.version import Version
 from greenbump.candidates import (
     Filters,
     UpdateKind,
+    eligible,
     find_candidates,
     lowest_python,
     update_kind,
+    wheels_admit,
 )
 
 NOW = dt.datetime(2026, 1, 10, tzinfo=dt.timezone.utc)
@@ -26,6 +28,7 @@ class Rel:
     yanked: bool = False
     requires_python: SpecifierSet | None = None
     upload_time: dt.datetime | None = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    wheel_tags: frozenset[tuple[str, str]] | None = None
 
 
 def rel(v: str, **kw: object) -> Rel:
@@ -112,3 +115,35 @@ def test_lowest_python() -> None:
     assert lowest_python(SpecifierSet(">=3.8,!=3.9.*")) == Version("3.8")
     with pytest.raises(ValueError, match="admits no known"):
         lowest_python(SpecifierSet("<3"))
+
+
+@pytest.mark.parametrize(
+    ("tags", "python", "admitted"),
+    [
+        (None, "3.10", True),  # an sdist, or nothing known
+        (frozenset({("py3", "none")}), "3.10", True),
+        (frozenset({("py2", "none"), ("py3", "none")}), "3.12", True),
+        (frozenset({("py2", "none")}), "3.12", False),
+        (frozenset({("py311", "none")}), "3.10", False),
+        (frozenset({("py38", "none")}), "3.10", True),
+        (frozenset({("cp311", "cp311")}), "3.10", False),
+        (frozenset({("cp310", "cp310")}), "3.10", True),
+        (frozenset({("cp38", "abi3")}), "3.10", True),
+        (frozenset({("cp311", "abi3")}), "3.10", False),
+        (frozenset({("cp310", "none")}), "3.11", False),
+        (frozenset({("pp310", "pypy310_pp73")}), "3.10", False),
+        (frozenset({("pp310", "pypy310_pp73"), ("cp310", "cp310")}), "3.10", True),
+    ],
+)
+def test_wheels_admit(tags: frozenset[tuple[str, str]] | None, python: str, admitted: bool) -> None:
+    assert wheels_admit(tags, Version(python)) is admitted
+
+
+def test_eligible_skips_releases_without_a_wheel_for_the_target() -> None:
+    only_311 = frozenset({("cp311", "cp311")})
+    releases = [rel("1.0.0"), rel("2.0.0", wheel_tags=only_311)]
+    assert [str(r.version) for r in eligible(releases, Filters(Version("3.10")))] == ["1.0.0"]
+    assert [str(r.version) for r in eligible(releases, Filters(Version("3.11")))] == [
+        "1.0.0",
+        "2.0.0",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,47 @@ def test_real_advisories_hand_checked(
     assert pkgs["jinja2"]["fix"] == "2.11.3"
     assert {"PYSEC-2022-42986", "PYSEC-2023-135"} <= ids["certifi"]
     assert pkgs["certifi"]["fix"] == "2023.7.22"
+
+
+def test_releases_with_only_wheels_for_another_python_are_not_candidates(
+    tmp_path: Path,
+    make_index: Callable[..., LocalIndex],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2.0 has only CPython 3.11 wheels (and says nothing of requires-python): not for 3.10.
+
+    A local wheel folder listed as an extra index, which knows 3.0 without its
+    ``requires-python``, must not hide what the main index says of 3.0 either.
+    """
+    main_index = make_index(
+        [
+            Release("omega", "1.0.0"),
+            Release("omega", "1.5.0", tag="cp38-abi3-manylinux_2_17_x86_64"),
+            Release("omega", "2.0.0", tag="cp311-cp311-manylinux_2_17_x86_64"),
+            Release("omega", "3.0.0", requires_python=">=3.11"),
+        ]
+    )
+    folder = tmp_path / "wheels"
+    (folder / "omega").mkdir(parents=True)
+    (folder / "omega" / "omega-3.0.0-py3-none-any.whl").write_bytes(b"")  # no metadata
+    monkeypatch.setenv("PIP_INDEX_URL", main_index.index_url)  # pip's way: indexes merged
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", folder.as_uri())
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text("omega==1.0.0\n")
+
+    def latest(python: str) -> str:
+        code, out, _ = _check(
+            capsys,
+            str(root),
+            "--format",
+            "json",
+            "--python",
+            python,
+        )
+        assert code == 0
+        return str(json.loads(out)["packages"][0]["latest"])
+
+    assert latest("3.10") == "1.5.0"  # abi3 wheels built for 3.8 install on 3.10
+    assert latest("3.11") == "3.0.0"

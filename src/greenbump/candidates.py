@@ -3,7 +3,9 @@
 Pure functions over the index's release list: no I/O. The rules:
 
 * yanked releases are never candidates (PEP 592: they stay installable by exact pin only);
-* a release whose ``requires-python`` does not admit the project's target Python is skipped;
+* a release whose ``requires-python`` does not admit the project's target Python is skipped,
+  and so is one that has only wheels, none of them for that Python (``cp311`` wheels and no
+  sdist cannot install on 3.10, whatever ``requires-python`` says or fails to say);
 * prereleases count only when the current version is one or the user allows them;
 * releases younger than a cooldown (``min_age``) are skipped when one is given.
 
@@ -35,6 +37,8 @@ class ReleaseLike(Protocol):
     def requires_python(self) -> SpecifierSet | None: ...
     @property
     def upload_time(self) -> dt.datetime | None: ...
+    @property
+    def wheel_tags(self) -> frozenset[tuple[str, str]] | None: ...
 
 
 class UpdateKind(enum.Enum):
@@ -61,6 +65,31 @@ def admits_python(requires_python: SpecifierSet | None, python: Version) -> bool
     return requires_python is None or requires_python.contains(python, prereleases=True)
 
 
+def wheels_admit(tags: frozenset[tuple[str, str]] | None, python: Version) -> bool:
+    """Whether one of a release's wheels (``(interpreter, abi)`` pairs) installs on CPython
+    ``python``; ``None`` (an sdist, or no files known) admits every Python."""
+    if tags is None:
+        return True
+    major, minor = (*python.release, 0)[:2]
+    return any(_tag_admits(interpreter, abi, major, minor) for interpreter, abi in tags)
+
+
+def _tag_admits(interpreter: str, abi: str, major: int, minor: int) -> bool:
+    """PEP 425 as installers apply it: ``py3``/``py3X`` (X <= minor), ``cp3X`` for exactly
+    3.X, or ``cp3X-abi3`` for 3.X and later. Other implementations' wheels do not count."""
+    kind, digits = interpreter[:2], interpreter[2:]
+    if not digits.isdigit() or int(digits[0]) != major:
+        return False
+    wanted = int(digits[1:]) if len(digits) > 1 else None
+    if kind == "py":
+        return wanted is None or wanted <= minor
+    if kind == "cp":
+        if wanted is None:
+            return True
+        return wanted <= minor if abi == "abi3" else wanted == minor
+    return False
+
+
 @dataclass(frozen=True)
 class Filters:
     """What makes a release eligible at all."""
@@ -80,6 +109,8 @@ def eligible(
     chosen = []
     for release in releases:
         if release.yanked or not admits_python(release.requires_python, filters.python):
+            continue
+        if not wheels_admit(release.wheel_tags, filters.python):
             continue
         if release.version.is_prerelease and not pre_ok:
             continue

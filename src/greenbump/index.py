@@ -150,6 +150,25 @@ class Release:
     requires_python: SpecifierSet | None = None
     upload_time: dt.datetime | None = None
 
+    @functools.cached_property
+    def wheel_tags(self) -> frozenset[tuple[str, str]] | None:
+        """``(interpreter, abi)`` of every wheel; ``None`` when any Python may install it.
+
+        ``None`` also when the release has an sdist (it builds, or fails, anywhere) or no
+        files. Computed on first use: only candidates whose Python matters are asked.
+        """
+        considered = [f for f in self.files if not f.yanked] or list(self.files)
+        found: set[tuple[str, str]] = set()
+        for dist in considered:
+            if not dist.filename.endswith(".whl"):
+                return None
+            try:
+                tags = parse_wheel_filename(dist.filename)[3]
+            except ValueError:  # a name we cannot read says nothing either way
+                return None
+            found.update((tag.interpreter, tag.abi) for tag in tags)
+        return frozenset(found) if found else None
+
     @classmethod
     def from_files(cls, version: Version, files: Iterable[DistFile]) -> Release:
         """Aggregate a version's files into a release (the rules in the class docstring)."""
@@ -528,11 +547,14 @@ def releases_from_files(
 ) -> tuple[Release, ...]:
     """Releases from file lists in priority order; a version keeps the first group's files.
 
-    Mirrors often drop upload times; when the chosen files have none, the time another index
-    gives for the same version is used, so release age and cooldowns still work.
+    Mirrors and local folders often drop upload times and ``requires-python``; when the chosen
+    files have none, what another index says of the same version is used, so release age,
+    cooldowns and the Python check still work (a wheel folder that lists a release without
+    saying it needs Python 3.11 must not make it a candidate for 3.10).
     """
     chosen: dict[Version, list[DistFile]] = {}
     times: dict[Version, dt.datetime] = {}
+    pythons: dict[Version, SpecifierSet] = {}
     for group in groups:
         found: dict[Version, list[DistFile]] = {}
         for dist in group:
@@ -541,6 +563,8 @@ def releases_from_files(
                 found.setdefault(version, []).append(dist)
                 if dist.upload_time is not None:
                     times[version] = max(dist.upload_time, times.get(version, dist.upload_time))
+                if dist.requires_python is not None and not dist.yanked:
+                    pythons.setdefault(version, dist.requires_python)
         for version, dists in found.items():
             if version not in chosen:
                 chosen[version] = dists
@@ -549,6 +573,8 @@ def releases_from_files(
         release = Release.from_files(version, chosen[version])
         if release.upload_time is None and version in times:
             release = dataclasses.replace(release, upload_time=times[version])
+        if release.requires_python is None and version in pythons:
+            release = dataclasses.replace(release, requires_python=pythons[version])
         releases.append(release)
     return tuple(releases)
 
