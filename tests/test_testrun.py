@@ -343,7 +343,9 @@ def test_other_runners_are_judged_by_exit_code(tmp_path: Path, venvs: dict[str, 
     assert bad.returncode == 2
     assert bad.failed == (WHOLE_RUN,)
     assert compare_to_baseline(ok, bad) == {WHOLE_RUN}
-    assert compare_to_baseline(bad, bad) == set()
+    # Red at baseline and no per-test results: nothing known to pass, so only a pass is no worse.
+    assert compare_to_baseline(bad, bad) == {WHOLE_RUN}
+    assert compare_to_baseline(bad, ok) == set()
     assert list(tmp_path.glob("junit-*.xml")) == []
 
 
@@ -445,4 +447,24 @@ def test_compare_to_baseline_rules() -> None:
     timed_out = TestOutcome(passed=False, timed_out=True, returncode=-9, duration=2.0)
     assert compare_to_baseline(baseline, timed_out) == {WHOLE_RUN}
     red_unknown = TestOutcome(passed=False, timed_out=False, returncode=1, duration=1.0)
-    assert compare_to_baseline(red_unknown, now) == set()
+    assert compare_to_baseline(red_unknown, now) == {"a", "b", "c", "e"}  # all but flaky f
+    assert compare_to_baseline(red_unknown, _outcome({"a": "passed"})) == set()
+
+
+def test_nothing_passing_at_baseline_means_only_a_pass_is_green() -> None:
+    """The test file did not import at baseline; still not importing is not "no worse"."""
+    unimportable = _outcome({"tests/test_app.py": "error"})
+    assert compare_to_baseline(unimportable, unimportable) == {"tests/test_app.py"}
+    importing_but_failing = _outcome({"tests/test_app.py::test_a": "failed"})
+    assert compare_to_baseline(unimportable, importing_but_failing) == {"tests/test_app.py::test_a"}
+    fixed = _outcome({"tests/test_app.py::test_a": "passed"})
+    assert compare_to_baseline(unimportable, fixed) == set()
+    # One test passing at baseline: judged by that test only, as before.
+    partly = _outcome({"tests/test_app.py::test_a": "passed", "tests/test_b.py": "error"})
+    assert compare_to_baseline(partly, partly) == set()
+
+
+def test_a_red_run_without_results_after_a_partly_green_baseline_is_a_regression() -> None:
+    partly = _outcome({"a": "passed", "b": "failed"})
+    crashed = TestOutcome(passed=False, timed_out=False, returncode=4, duration=1.0)
+    assert compare_to_baseline(partly, crashed) == {WHOLE_RUN}

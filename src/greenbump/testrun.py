@@ -325,25 +325,33 @@ def compare_to_baseline(baseline: TestOutcome, outcome: TestOutcome) -> set[str]
     """Ids of tests that fail now but did not fail at baseline (flaky ones excluded).
 
     A test passing at baseline that is missing from a red run counts as failing (its module
-    stopped importing, say). Without per-test data, a red run after a green baseline (or a
-    time-out after a baseline that finished) is reported as :data:`WHOLE_RUN`; after a red
-    baseline without per-test data there is nothing to compare with, and nothing is reported.
+    stopped importing, say). Without per-test data, a red run after a baseline where something
+    passed (or a time-out after a baseline that finished) is reported as :data:`WHOLE_RUN`.
+
+    When nothing passed at baseline (every test failed, the test files could not even be
+    imported, or a red run gave no per-test results), no test can show a regression, so only a
+    run that passes outright counts as no worse: every failure of any other run is new. An
+    upgrade that leaves the tests as unimportable as before is not thereby green (found on a
+    real application whose old pins no longer worked with today's transitive releases).
     """
     flaky = set(baseline.flaky) | set(outcome.flaky)
+    passed_before = {t for t, result in baseline.tests if result == PASSED}
+    if not baseline.passed and not passed_before:
+        if outcome.passed:
+            return set()
+        return (set(outcome.failed) - flaky) or {WHOLE_RUN}
     if not outcome.per_test:
         if outcome.passed:
             return set()
-        if baseline.passed or (outcome.timed_out and not baseline.timed_out):
+        if baseline.passed or passed_before or (outcome.timed_out and not baseline.timed_out):
             return {WHOLE_RUN} - flaky
         return set()
-    if not baseline.per_test and not baseline.passed:
-        return set()  # nothing to compare with: blaming every failure would be a guess
     before = dict(baseline.tests)
     failed_before = set(baseline.failed)
     now = dict(outcome.tests)
     new = {t for t in outcome.failed if t not in failed_before and before.get(t) not in FAILING}
     if not outcome.passed:
-        new |= {t for t, result in before.items() if result == PASSED and t not in now}
+        new |= {t for t in passed_before if t not in now}
     return new - flaky
 
 
