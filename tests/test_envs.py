@@ -294,3 +294,23 @@ def test_activated_env_puts_the_venv_first_and_drops_outer_settings(tmp_path: Pa
     assert "PYTHONPATH" not in env
     assert "PYTHONHOME" not in env
     assert env["KEEP"] == "me"
+
+
+def test_install_errors_show_uv_s_own_lines_before_the_build_noise() -> None:
+    """A failed build's reason is at the top of uv's output, its tail is compiler noise."""
+    from greenbump.envs import _uv_error_lines
+
+    output = "\n".join(
+        [
+            "Resolved 3 packages in 10ms",
+            "  \u00d7 Failed to build `greenlet==1.1.2`",
+            "  \u251c\u2500\u25b6 The build backend returned an error",
+            *[f"      gcc: warning {i}" for i in range(60)],
+            "      hint: This usually indicates a problem with the package.",
+        ]
+    )
+    shown = _uv_error_lines(output)
+    assert shown[0] == "  \u00d7 Failed to build `greenlet==1.1.2`"
+    assert "hint: This usually indicates a problem with the package." in shown[2]
+    assert len(shown) <= 25
+    assert _uv_error_lines("just\nsome\noutput") == ["just", "some", "output"]

@@ -12,7 +12,7 @@ import string
 from urllib.parse import urljoin
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -56,9 +56,12 @@ def test_absolute_matches_urljoin(base: str, link: str) -> None:
 
 
 segment = st.text(alphabet=string.ascii_letters + string.digits + "._-", max_size=8)
-links = st.lists(st.sampled_from(["", ".", "..", "/", "?", "#"]) | segment, max_size=6).map("".join)
+links = st.lists(st.sampled_from(["", ".", "..", "/", "?", "#", ":"]) | segment, max_size=6).map(
+    "".join
+)
 
 
+@settings(max_examples=400)
 @given(
     base=st.sampled_from(BASES), prefix=st.sampled_from(["", "/", "//h/", "https://h/"]), link=links
 )

@@ -24,6 +24,7 @@ from greenbump.testrun import (
     _parse_junit,
     compare_to_baseline,
     detect_test_command,
+    failure_lines,
     is_pytest_command,
     rerun_failed,
     run_tests,
@@ -468,3 +469,22 @@ def test_a_red_run_without_results_after_a_partly_green_baseline_is_a_regression
     partly = _outcome({"a": "passed", "b": "failed"})
     crashed = TestOutcome(passed=False, timed_out=False, returncode=4, duration=1.0)
     assert compare_to_baseline(partly, crashed) == {WHOLE_RUN}
+
+
+def test_a_module_that_cannot_import_is_summarised_by_its_exception(
+    tmp_path: Path, venvs: dict[str, Path]
+) -> None:
+    """pytest's JUnit message for it is only "collection failure": the excerpt and the
+    failure lines carry the exception instead, so a report says why without a re-run."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_broken.py").write_text(
+        "from alpha import no_such_name\n\n\ndef test_x():\n    pass\n"
+    )
+    outcome = run_tests(PYTEST, project, venvs["v1"], 120, tmp_path)
+    assert not outcome.passed
+    assert outcome.failed == ("tests/test_broken.py",)
+    summary = failure_lines(outcome)
+    assert summary.startswith("tests/test_broken.py: ImportError: cannot import name")
+    assert "no_such_name" in summary
+    assert "--- output (tail) ---" not in summary

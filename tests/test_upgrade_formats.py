@@ -415,6 +415,49 @@ def test_conflict_steps_one_package_down(
     _untouched(root, before)
 
 
+def test_a_hold_is_judged_against_the_final_set(
+    tmp_path: Path,
+    make_index: MakeIndex,
+    offline_pytest: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """fw 2.0 needs jj>=2 and xx 2.0 needs jj<2: the full set cannot resolve. Once jj moves,
+    fw can too; only xx stays behind, and its reason names jj (as on a real application,
+    where a framework was held "because of" a template library the same run upgraded)."""
+    index = make_index(
+        [
+            _rel("fw", "1.0.0", requires=["jj"]),
+            _rel("fw", "2.0.0", requires=["jj>=2"]),
+            _rel("jj", "1.0.0"),
+            _rel("jj", "2.0.0"),
+            _rel("xx", "1.0.0"),
+            _rel("xx", "2.0.0", requires=["jj<2"]),
+        ]
+    )
+    root = _repo(
+        tmp_path / "app",
+        {
+            "requirements.txt": "fw==1.0.0\njj==1.0.0\nxx==1.0.0\n",
+            "requirements-dev.txt": "-r requirements.txt\npytest\n",
+            "tests/test_app.py": TEST_FILE.format(names=["fw", "jj", "xx"]),
+        },
+    )
+
+    code, doc, err = _upgrade(capsys, root, index)
+
+    assert code == 0, err
+    pkgs = _packages(doc)
+    got = {name: (pkgs[name]["status"], pkgs[name]["to"]) for name in ("fw", "jj", "xx")}
+    assert got == {
+        "fw": ("upgraded", "2.0.0"),
+        "jj": ("upgraded", "2.0.0"),
+        "xx": ("held", "2.0.0"),
+    }, _dump(doc)
+    assert "no newer version resolves" in pkgs["xx"]["reason"]
+    assert "jj" in pkgs["xx"]["reason"]
+    assert _show(root, doc["branch"], "requirements.txt") == b"fw==2.0.0\njj==2.0.0\nxx==1.0.0\n"
+
+
 # --------------------------------------------------------------------------------------------
 # 8. Poetry: caret constraints and poetry.lock
 
@@ -582,12 +625,17 @@ def test_isolation_keeps_the_maximal_green_set(
         },
     )
     before = snapshot(root)
+    report = tmp_path / "report.md"  # outside the repository: the tree stays untouched
 
-    code, doc, err = _upgrade(capsys, root, index)
+    code, doc, err = _upgrade(capsys, root, index, "--report", str(report))
 
     assert code == 0, err
     assert doc["status"] == "upgraded", _dump(doc)
     pkgs = _packages(doc)
+    markdown = report.read_text()
+    short = markdown.split("## Upgraded, but not as far as planned", 1)[1].split("##", 1)[0]
+    assert "**m** 1.1.0 instead of 1.2.0" in short  # with its reason and failing test
+    assert "tests/test_app.py::test_m" in short
     got = {name: (p["status"], p["to"]) for name, p in pkgs.items()}
     assert got == {
         "a1": ("held", "2.0.0"),

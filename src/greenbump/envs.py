@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ _PYTHON_MARKER = ".greenbump-python"  # the ``python`` the venv was created from
 _REQUIREMENTS = ".greenbump-requirements.txt"
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _ERROR_TAIL_LINES = 40
+_ERROR_HEAD_LINES = 10  # uv's own error lines shown, then as many of the tail
+_UV_MESSAGE_MARKS = ("\u00d7", "├─▶", "╰─▶", "error:", "caused by:", "hint:")  # uv's own lines
 
 
 @dataclass(frozen=True)
@@ -164,19 +167,41 @@ class EnvBuildError(ExternalError):
             raw = result.stderr.strip() or result.stdout.strip()
         self.output = redact_text(raw)
         reason = "timed out" if self.timed_out else f"exit code {self.returncode}"
-        lines = self.output.splitlines()[-_ERROR_TAIL_LINES:]
+        lines = _uv_error_lines(self.output)
         text = f"environment {spec.hash[:12]}: {stage} failed ({reason})"
         if lines:
             text += "\n  " + "\n  ".join(lines)
         super().__init__(text)
 
 
+def _uv_error_lines(output: str) -> list[str]:
+    """What to show of uv's output: its own ``error:``/``Caused by:``/``hint:`` lines first
+    (they name the package, as in "Failed to build greenlet==1.1.2"), then the tail. A build
+    failure's tail is compiler noise; the reason is at the top."""
+    lines = output.splitlines()
+    own = [line for line in lines if line.lstrip().lower().startswith(_UV_MESSAGE_MARKS)][
+        :_ERROR_HEAD_LINES
+    ]
+    if not own:
+        return lines[-_ERROR_TAIL_LINES:]
+    tail = [line for line in lines[-_ERROR_HEAD_LINES:] if line not in own]
+    return own + (["...", *tail] if tail else [])
+
+
+_UV_LOCK = threading.Lock()
+
+
 def uv_binary() -> str:
-    """The uv executable shipped with the ``uv`` package (PATH as a fallback)."""
+    """The uv executable shipped with the ``uv`` package (PATH as a fallback).
+
+    One caller at a time: ``find_uv_bin`` reads ``sysconfig``, whose first initialisation is
+    not thread-safe (a parallel job could see ``EXE`` as ``None``).
+    """
     try:
         from uv import find_uv_bin
 
-        return str(find_uv_bin())
+        with _UV_LOCK:
+            return str(find_uv_bin())
     except (ImportError, FileNotFoundError):
         found = shutil.which("uv")
         if found is None:

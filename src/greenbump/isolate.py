@@ -244,8 +244,13 @@ class _Oracle:
         if todo:
             items = list(todo.items())
             if self.jobs > 1 and len(items) > 1:
-                with ThreadPoolExecutor(max_workers=min(self.jobs, len(items))) as pool:
+                pool = ThreadPoolExecutor(max_workers=min(self.jobs, len(items)))
+                try:
                     results = list(pool.map(lambda kc: self._probe(dict(kc[1])), items))
+                finally:
+                    # Not waiting here: when the caller was interrupted, its probes are still
+                    # running and only the caller can stop them (e.g. Verifier.cancel).
+                    pool.shutdown(wait=False, cancel_futures=True)
             else:
                 results = [self._probe(dict(c)) for _, c in items]
             with self._lock:

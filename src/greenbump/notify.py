@@ -34,28 +34,28 @@ the HTML report, so a stored run can be re-announced.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import difflib
-import email.utils
 import logging
 import os
 import re
-import smtplib
-import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import certifi
-import httpx
 
 from greenbump import __version__
 from greenbump.errors import InputError
 from greenbump.redact import redact_text
+
+if TYPE_CHECKING:
+    import ssl
+    from email.message import EmailMessage
+
+# httpx, smtplib, ssl and the email package are imported where a notification is sent: every
+# upgrade run imports this module, few send anything, and those imports cost a run about a
+# tenth of a second.
 
 __all__ = [
     "KEYS",
@@ -335,6 +335,8 @@ def _deliver_webhook(
             payload = slack_payload(report, report_link=report_link, project=project)
         else:
             payload = json_payload(report, report_link=report_link, project=project)
+        import httpx
+
         verify: ssl.SSLContext | bool = (
             _ssl_context(config.ca_file) if parts.scheme == "https" else True
         )
@@ -399,6 +401,10 @@ def _origin(url: str) -> str:
 def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
     """``ca-file`` when set, else ``SSL_CERT_FILE``/``SSL_CERT_DIR`` (as the index client does),
     else the certifi bundle httpx ships with."""
+    import ssl
+
+    import certifi
+
     if ca_file:
         return ssl.create_default_context(cafile=str(Path(ca_file).expanduser()))
     env_file = os.environ.get("SSL_CERT_FILE")
@@ -427,6 +433,9 @@ def _deliver_email(
             return _finish(
                 target, f"environment variable {config.smtp_password_env} is not set", ()
             )
+    import base64
+    import smtplib
+
     secrets = [password]
     if config.smtp_user and password:
         plain = f"\0{config.smtp_user}\0{password}".encode()
@@ -461,6 +470,9 @@ def _email_message(
     project: str | None,
     markdown: str | None,
 ) -> EmailMessage:
+    import email.utils
+    from email.message import EmailMessage
+
     sender = config.email_from or ""  # validate_settings requires email-from with email-to
     message = EmailMessage()
     message["Subject"] = _one_line(_headline(report, project))

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from greenbump.errors import ExternalError
 from greenbump.redact import redact_text
 
 log = logging.getLogger(__name__)
+
+# Every process :func:`run` is waiting for, in any thread, so an interrupted main thread can
+# stop the test runs of its worker threads (:func:`kill_running`): they run in their own
+# sessions, so ^C on the terminal never reaches them.
+_live: set[subprocess.Popen[str]] = set()
+_live_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ def run(
     except FileNotFoundError as exc:
         raise ExternalError(f"{what or args[0]}: program not found: {args[0]}") from exc
     timed_out = False
+    with _live_lock:
+        _live.add(process)
     try:
         stdout, stderr = process.communicate(input_text, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -95,6 +104,9 @@ def run(
         _kill_group(process)
         process.wait()
         raise
+    finally:
+        with _live_lock:
+            _live.discard(process)
     result = Completed(
         argv=args,
         returncode=process.returncode,
@@ -107,6 +119,20 @@ def run(
     if check and not result.ok:
         raise CommandFailed(result, what)
     return result
+
+
+def kill_running() -> int:
+    """Kill the process group of every command :func:`run` is still waiting for.
+
+    For a main thread that was interrupted while worker threads run tests: their commands
+    then end at once (as failed runs, which the caller must discard) instead of finishing.
+    Returns how many groups were signalled.
+    """
+    with _live_lock:
+        processes = list(_live)
+    for process in processes:
+        _kill_group(process)
+    return len(processes)
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

@@ -8,6 +8,7 @@ the declaring file and line.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,57 @@ def target_python(requested: str | None, project: Project) -> Version:
         except ValueError as exc:
             raise InputError(str(exc), "pyproject.toml") from exc
     return Version(".".join(str(part) for part in sys.version_info[:2]))
+
+
+def find_interpreter(version: Version) -> str:
+    """A Python interpreter of ``version`` (``3.10``) for test environments; exit 2 if none.
+
+    Looked for, in order: the running one, uv's own discovery (virtual environments, uv's
+    managed Pythons, the search path), ``pythonX.Y`` on ``PATH`` and pyenv's versions (whose
+    shims uv cannot use for a version that is not pyenv's global one). Each is asked for its
+    version, so a shim that answers with another Python, or not at all, is passed over.
+    """
+    wanted = f"{version.major}.{version.minor}"
+    if sys.version_info[:2] == (version.major, version.minor):
+        return sys.executable
+    found: list[str] = []
+    uv = _uv_find(wanted)
+    if uv:
+        found.append(uv)
+    on_path = shutil.which(f"python{wanted}")
+    if on_path:
+        found.append(on_path)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found += [
+        str(p / "bin" / "python")
+        for p in sorted((pyenv_root / "versions").glob(f"{wanted}.*"), reverse=True)
+    ]
+    for candidate in found:
+        try:
+            if _interpreter_version(candidate) == Version(wanted):
+                return candidate
+        except InputError:
+            continue
+    raise InputError(
+        f"no Python {wanted} interpreter found (looked with uv, for python{wanted} on PATH "
+        "and in pyenv): install one, or pass --python /path/to/python"
+    )
+
+
+def _uv_find(wanted: str) -> str | None:
+    from greenbump.envs import uv_binary
+
+    try:
+        done = subprocess.run(
+            [uv_binary(), "python", "find", "--no-python-downloads", wanted],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _interpreter_version(python: str) -> Version:

@@ -47,6 +47,8 @@ MAX_TRACEBACK_CHARS = 64 * 1024  # per test: enough for evidence, bounded for me
 EXCERPT_FAILURES = 10
 EXCERPT_TAIL_LINES = 30
 EXCERPT_MAX_CHARS = 6000
+OUTPUT_TAIL_MARK = "--- output (tail) ---"
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b")
 
 _PYTHON_NAMES = frozenset({"python", "python3"})
 _RANK = {PASSED: 0, SKIPPED: 1, FAILED: 2, ERROR: 3}
@@ -420,18 +422,41 @@ def _node_id(classname: str, name: str, file: str | None, root: Path) -> str:
     return "::".join([p for p in (classname, name) if p])
 
 
+def _case_summary(case: _Case) -> str:
+    """One line saying why a test failed: pytest's message, unless that says only "collection
+    failure" or the like, when the exception pytest printed (its last ``E`` line) says more."""
+    message = case.message.strip().splitlines()
+    first = message[0] if message else ""
+    if ":" not in first or first.lower().startswith(("collection failure", "failed to")):
+        raised = [line[1:].strip() for line in case.text.splitlines() if line.startswith("E ")]
+        named = [line for line in raised if _EXCEPTION_LINE.match(line)]
+        if named:
+            return named[-1]  # the exception that ended it: ImportError: cannot import ...
+        if raised and raised[0]:
+            return raised[0]  # an assertion's own line, before pytest's "where" details
+    if first:
+        return first
+    text = case.text.strip().splitlines()
+    return text[0] if text else case.outcome
+
+
+def failure_lines(outcome: TestOutcome) -> str:
+    """The excerpt's per-test lines (``test id: why``), without the output tail."""
+    head = outcome.excerpt.split(OUTPUT_TAIL_MARK, 1)[0].strip()
+    return head or outcome.excerpt.strip()
+
+
 def _excerpt(failing: Sequence[_Case], output: str, timed_out: bool, timeout: float | None) -> str:
     lines: list[str] = []
     if timed_out:
         lines.append(f"timed out after {timeout}s; the process group was killed")
     for case in failing[:EXCERPT_FAILURES]:
-        first = (case.message or case.text).strip().splitlines()
-        lines.append(f"{case.test_id}: {first[0] if first else case.outcome}")
+        lines.append(f"{case.test_id}: {_case_summary(case)}")
     if len(failing) > EXCERPT_FAILURES:
         lines.append(f"... and {len(failing) - EXCERPT_FAILURES} more failing tests")
     tail = output.rstrip().splitlines()[-EXCERPT_TAIL_LINES:]
     if tail:
-        lines += ["--- output (tail) ---", *tail]
+        lines += [OUTPUT_TAIL_MARK, *tail]
     text = "\n".join(lines)
     if len(text) > EXCERPT_MAX_CHARS:
         text = "...\n" + text[-EXCERPT_MAX_CHARS:]

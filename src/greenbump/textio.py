@@ -44,8 +44,12 @@ def decode(data: bytes, shown: Path) -> str:
         raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", shown, line) from exc
 
 
-def write_text(path: Path, text: str) -> None:
-    """Atomically replace ``path`` with ``text`` (UTF-8, newlines untouched), keeping its mode."""
+def write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    """Atomically replace ``path`` with ``text`` (UTF-8, newlines untouched), keeping its mode.
+
+    ``durable=False`` skips the fsyncs, for greenbump's scratch trees: a crash throws those away
+    anyway, and on a slow disk the syncs cost more than the rest of an upgrade's edits.
+    """
     data = text.encode("utf-8")
     try:
         mode: int | None = path.stat().st_mode & 0o7777
@@ -56,7 +60,8 @@ def write_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if mode is not None:
             Path(tmp).chmod(mode)
         Path(tmp).replace(path)
@@ -64,7 +69,8 @@ def write_text(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             Path(tmp).unlink()
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def remove_stale_temp_files(folders: Iterable[Path]) -> list[Path]:

@@ -8,14 +8,17 @@ with an atomic replace.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -24,7 +27,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from greenbump.advisories import CheckResult
-from greenbump.apply import apply_upgrade
+from greenbump.apply import ParsedFiles, apply_upgrade
 from greenbump.envs import EnvBuilder, installed_files
 from greenbump.errors import ExternalError, GateFailed, InputError
 from greenbump.evidence import probe_result
@@ -37,10 +40,10 @@ from greenbump.project import Project, load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages, index_config
 from greenbump.resolve import named_in, requirement_lines, resolve
 from greenbump.runlog import RunLog
-from greenbump.testrun import detect_test_command
+from greenbump.testrun import TestOutcome, detect_test_command, failure_lines
 from greenbump.textio import read_text, remove_stale_temp_files, write_text
 from greenbump.vcs import Git, branch_name
-from greenbump.verify import OutcomeStore, Trial, Verifier
+from greenbump.verify import OutcomeStore, Slot, SlotFactory, Trial, Verifier
 
 SCHEMA_VERSION = 1
 
@@ -68,6 +71,7 @@ class Options:
     index_timeout: float = 30.0
     install: tuple[str, ...] = ()  # files or groups that make the test environment (all: ())
     interpreter: str | None = None  # for test environments; default: the running Python
+    jobs: int = 1  # test environments (and scratch trees) used at once
 
 
 @dataclass
@@ -94,12 +98,21 @@ class Result:
     packages: list[PackageResult] = field(default_factory=list)
     trials: list[Trial] = field(default_factory=list)
     baseline_failures: tuple[str, ...] = ()
+    baseline_passed_nothing: bool = False  # then only sets whose tests all pass are green
+    baseline_error: str = ""  # why the baseline's failing tests failed, one line each
     branch: str | None = None
     commits: list[str] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     log: RunLog | None = field(default=None, repr=False, compare=False)
+
+    def record_baseline(self, outcome: TestOutcome) -> None:
+        """Keep what the reports say of tests that already failed at the current versions."""
+        self.baseline_failures = tuple(outcome.failed)
+        if not outcome.passed:
+            self.baseline_passed_nothing = not any(r == "passed" for _, r in outcome.tests)
+            self.baseline_error = failure_lines(outcome)
 
 
 Progress = Callable[[str], None]
@@ -161,15 +174,30 @@ def run_upgrade(
     if git is None or state is None:
         raise AssertionError("git is set whenever this is not a dry run")
     git.drop_orphaned_worktrees()
-    with git.worktree(prefix=f"greenbump-{os.getpid()}") as scratch_repo:
+    with (
+        # At the HEAD that was checked clean (and whose changes copy_paths carries over).
+        git.worktree(prefix=f"greenbump-{os.getpid()}", commit=state.head) as scratch_repo,
+        contextlib.ExitStack() as more_trees,  # parallel jobs' trees; removed before the first
+    ):
         scratch = scratch_repo / root.relative_to(git.root)
-        if options.allow_dirty and state.changed:
-            git.copy_paths(scratch_repo, state.changed)
+        copied = state.changed if options.allow_dirty else ()
+        if copied:
+            git.copy_paths(scratch_repo, copied)
         verifier = _verifier(options, project, scratch, index, command, log=log)
         verifier.tree_hash = Git(scratch_repo).tracked_tree_hash()
         verifier.store = OutcomeStore(_envs_root(project) / "outcomes")
-        if not (options.allow_dirty and state.changed):  # copied changes must survive
-            verifier.after_tests = _cleaner(git, scratch_repo, result)
+        seen: set[str] = set()  # paths tests wrote, noted once whichever tree they wrote in
+        if not copied:  # copied changes must survive
+            verifier.after_tests = _cleaner(git, scratch_repo, result, seen)
+        if options.jobs > 1:
+            verifier.make_slot = _slot_maker(
+                git,
+                scratch_repo,
+                verifier,
+                copied=copied,
+                stack=more_trees,
+                cleaner=None if copied else (lambda repo: _cleaner(git, repo, result, seen)),
+            )
         run = _Run(
             options=options,
             project=project,
@@ -184,7 +212,10 @@ def run_upgrade(
             scratch_repo=scratch_repo,
             scratch=scratch,
         )
-        run.verify_and_apply()
+        try:
+            run.verify_and_apply()
+        finally:
+            verifier.close()  # the environments of slots beyond the first
     result.trials = list(run.verifier.trials)
     result.durations = clock.totals
     return result
@@ -215,30 +246,30 @@ class _Run:
             for p in build_inventory(self.project)
             if p.current and p.from_index
         }
-        with self.clock("baseline"):
-            self.progress("testing the current versions (baseline)")
-            baseline = verifier.trial(current, is_baseline=True)
-        if not baseline.resolution.ok:
-            raise InputError(
-                f"the current versions do not resolve together:\n{baseline.resolution.explanation}"
-            )
-        if baseline.install_error or baseline.outcome is None:
-            raise ExternalError(f"the current versions do not install:\n{baseline.install_error}")
-        result.baseline_failures = tuple(baseline.outcome.failed)
-        if not baseline.outcome.passed and options.require_green_baseline:
-            result.status = "baseline-red"
-            raise GateFailed(
-                "tests fail at the current versions (--require-green-baseline): "
-                + ", ".join(baseline.outcome.failed[:10])
-            )
-        with self.clock("resolve"):
-            self.progress(f"resolving {len(self.plan.upgrades)} upgrades")
-            accepted, held = self.resolvable(current)
+        if options.jobs > 1 and not options.require_green_baseline:
+            baseline, accepted, held, full = self.baseline_beside_full(current)
+        else:
+            with self.clock("baseline"):
+                self.progress("testing the current versions (baseline)")
+                baseline = verifier.trial(current, is_baseline=True)
+            outcome = _usable_baseline(baseline)
+            result.record_baseline(outcome)
+            if not outcome.passed and options.require_green_baseline:
+                result.status = "baseline-red"
+                raise GateFailed(
+                    "tests fail at the current versions (--require-green-baseline):\n"
+                    + (result.baseline_error or ", ".join(outcome.failed[:10]))
+                )
+            with self.clock("resolve"):
+                self.progress(f"resolving {len(self.plan.upgrades)} upgrades")
+                accepted, held = self.resolvable(current)
+            full = None
         for key, reason in held.items():
             _hold(result, key, reason)
-        with self.clock("test"):
-            self.progress("testing the upgraded set")
-            full = verifier.trial({**current, **accepted})
+        if full is None:
+            with self.clock("test"):
+                self.progress("testing the upgraded set")
+                full = verifier.trial({**current, **accepted})
         if not full.green:
             with self.clock("isolate"):
                 self.progress("the upgraded set fails: finding which upgrades break which tests")
@@ -251,6 +282,46 @@ class _Run:
             self.apply_all(accepted)
         result.status = "upgraded" if result.commits or options.no_commit else "nothing-to-do"
 
+    def baseline_beside_full(
+        self, current: dict[str, str]
+    ) -> tuple[Trial, dict[str, str], dict[str, str], Trial]:
+        """With ``jobs >= 2``: the baseline runs while the upgrades resolve, then beside the
+        full set, in another slot. The full set's new failures are judged against the
+        baseline once both are done (the verifier waits for it); a baseline that does not
+        resolve or install ends the run as it would with one job.
+        """
+        verifier = self.verifier
+        verifier.expect_baseline()
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="greenbump-trial")
+        try:
+            self.progress("testing the current versions (baseline) and the upgraded set")
+            baseline_run = pool.submit(verifier.trial, current, is_baseline=True)
+            resolve_error: Exception | None = None
+            accepted: dict[str, str] = {}
+            held: dict[str, str] = {}
+            with self.clock("resolve"):
+                try:
+                    accepted, held = self.resolvable(current)
+                except Exception as exc:  # raised below, unless the baseline fails first
+                    resolve_error = exc
+            full_run = None
+            if resolve_error is None:
+                full_run = pool.submit(verifier.trial, {**current, **accepted})
+            with self.clock("baseline"):
+                baseline = baseline_run.result()
+                outcome = _usable_baseline(baseline)
+            self.result.record_baseline(outcome)
+            if resolve_error is not None or full_run is None:
+                raise resolve_error or AssertionError("no full-set trial")
+            with self.clock("test"):
+                full = full_run.result()
+        except BaseException:
+            verifier.cancel()  # stop the other trial; its slot's tree is removed next
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return baseline, accepted, held, full
+
     def isolate(
         self, current: dict[str, str], accepted: dict[str, str], full: Trial
     ) -> dict[str, str]:
@@ -261,16 +332,25 @@ class _Run:
             ladder = tuple(str(v) for v in target.steps if v <= Version(accepted[key]))
             candidates.append(Candidate(key, current[key], ladder))
         names = [c.name for c in candidates]
-        venv = self.verifier.builder.path_for(0)
+        jobs = self.options.jobs
 
         def probe(changes: Mapping[str, str]) -> ProbeResult:
+            # Called from up to ``jobs`` threads. The files are those of the slot the trial ran
+            # in, read before the slot was given back; a remembered outcome has no environment
+            # behind it: no files to blame.
             trial = self.verifier.trial({**current, **changes})
-            # A remembered outcome has no environment behind it: no files to blame.
-            fresh = trial.outcome is not None and not trial.cached
-            return probe_result(trial, installed_files(venv) if fresh else {}, names)
+            return probe_result(trial, trial.installed or {}, names)
 
-        known = probe_result(full, installed_files(venv) if full.outcome else {}, names)
-        outcome = isolate(candidates, probe, known=[(dict(accepted), known)])
+        files = full.installed
+        if files is None:  # passed, or remembered: slot 0 holds a related environment
+            files = installed_files(self.verifier.builder.path_for(0)) if full.outcome else {}
+        known = probe_result(full, files, names)
+        try:
+            outcome = isolate(candidates, probe, known=[(dict(accepted), known)], jobs=jobs)
+        except BaseException:
+            if jobs > 1:
+                self.verifier.cancel()  # probes may still run in other threads
+            raise
         for key, held in outcome.held.items():
             reason = held.reason
             if held.highest_passing:
@@ -303,46 +383,109 @@ class _Run:
         return res.ok, res.explanation
 
     def resolvable(self, current: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-        """The planned versions that install together; for conflicts the highest that does."""
+        """The planned versions that install together; for conflicts the highest that does.
+
+        When the whole planned set does not resolve, the packages uv's explanation names are
+        set aside and the rest is tried again, whole, until it resolves (one uv call a round,
+        rather than one per package). The set-aside packages then get, one by one, the highest
+        allowed version that resolves with what is accepted so far (the target first, then a
+        binary search), in plan order: a library planned before the tool that caps it keeps
+        its upgrade and the tool gets the highest release that fits. Packages left held or
+        capped are tried once more at the end against the final set, so a hold never cites a
+        version of another package that the run then moved (found on a real application).
+        """
         wanted = {str(t.key): str(t.target) for t in self.plan.upgrades}
         good, why = self.resolves({**current, **wanted})
         if good:
             return wanted, {}
-        accepted: dict[str, str] = {}
+        accepted = dict(wanted)
+        aside: list[str] = []
+        reasons: dict[str, str] = {}
+        while not good:
+            named = named_in(why, list(accepted))
+            if not named:  # uv blames nothing we move: fall back to one package at a time
+                for key in accepted:
+                    reasons[key] = why
+                aside += list(accepted)
+                accepted = {}
+                break
+            for key in named:
+                reasons[key] = why
+                del accepted[key]
+            aside += named
+            if not accepted:
+                break
+            good, why = self.resolves({**current, **accepted})
         held: dict[str, str] = {}
-        suspects = named_in(why, list(wanted))
-        for key in [k for k in wanted if k not in suspects] + suspects:  # suspects last
-            chosen, explanation = self.highest_resolving(key, current, accepted, why)
-            if chosen is None:
-                held[key] = f"no newer version resolves with the rest: {_first_lines(explanation)}"
-                continue
-            accepted[key] = chosen
-            if chosen != wanted[key]:
-                held[key] = f"capped at {chosen} by the resolver: {_first_lines(explanation)}"
-        return accepted, held
+        for _round in range(2):
+            for key in aside:
+                if key in accepted and accepted[key] == wanted[key]:
+                    continue
+                chosen, explanation = self.highest_resolving(key, current, accepted, reasons[key])
+                if chosen is None:
+                    held[key] = (
+                        f"no newer version resolves with the rest: {_first_lines(explanation)}"
+                    )
+                    accepted.pop(key, None)
+                    continue
+                accepted[key] = chosen
+                held.pop(key, None)
+                if chosen != wanted[key]:
+                    held[key] = f"capped at {chosen} by the resolver: {_first_lines(explanation)}"
+            if not held:
+                break
+        return {k: accepted[k] for k in wanted if k in accepted}, held
 
     def highest_resolving(
         self, key: str, current: dict[str, str], accepted: dict[str, str], why: str
     ) -> tuple[str | None, str]:
-        """The newest release of ``key`` up to its target that resolves with ``accepted``."""
+        """The newest release of ``key`` up to its target that resolves with ``accepted``.
+
+        The target first (often fine once others moved), then a binary search over the
+        allowed releases between current and target: resolvability mostly falls off with
+        newer releases, and the search costs log2 of them in uv calls, not one per release.
+        """
         target = self.plan.get(key)
         if target is None or target.current is None or target.target is None:
             return None, why
         # Only the releases the plan allows (not yanked, old enough, right Python, in level).
-        versions = sorted(target.steps, reverse=True)
+        versions = sorted(v for v in target.steps if v <= target.target)
+        others = {k: v for k, v in accepted.items() if k != key}
         explanation = why  # the reason a higher version does not resolve, for the report
-        for version in versions[:8]:
-            good, failure = self.resolves({**current, **accepted, key: str(version)})
-            if good:
-                return str(version), explanation
-            explanation = failure
-        return None, explanation
+
+        def fits(version: Version) -> bool:
+            nonlocal explanation
+            good, failure = self.resolves({**current, **others, key: str(version)})
+            if not good:
+                explanation = failure
+            return good
+
+        if not versions:
+            return None, explanation
+        if fits(versions[-1]):
+            return str(versions[-1]), explanation
+        low, high, best = 0, len(versions) - 2, None
+        while low <= high:
+            middle = (low + high) // 2
+            if fits(versions[middle]):
+                best, low = versions[middle], middle + 1
+            else:
+                high = middle - 1
+        return (str(best) if best is not None else None), explanation
 
     def apply_all(self, accepted: dict[str, str]) -> None:
-        """Edit, relock and commit each accepted upgrade; then branch or copy back."""
+        """Edit, relock and commit each accepted upgrade; then branch or copy back.
+
+        One commit per package, but git is asked once for all of them (a commit series, one
+        ``git fast-import``) and each manifest is parsed once (``ParsedFiles``): per-package
+        ``git commit`` calls and re-parses were most of this stage's time.
+        """
         options, result = self.options, self.result
         prefix = self.scratch.relative_to(self.scratch_repo)
         touched: set[PurePosixPath] = set()
+        parsed = ParsedFiles()
+        series = self.git.commit_series(self.scratch_repo)
+        committed: list[tuple[PackageResult, str]] = []  # in commit order, with the version
         for key, version in accepted.items():
             target = self.plan.get(key)
             if target is None:
@@ -357,6 +500,7 @@ class _Run:
                 level=options.policy.level,
                 bump_lower_bounds=options.policy.bump_lower_bounds,
                 python=options.interpreter,
+                parsed=parsed,
             )
             entry = _entry(result, target.key)
             entry.status = "upgraded"
@@ -373,13 +517,13 @@ class _Run:
             if target.advisories_fixed:
                 body += "\nFixes: " + ", ".join(target.advisories_fixed) + "\n"
             message = f"Bump {target.package.name} from {target.current} to {version}\n\n{body}"
-            sha = self.git.commit(
-                self.scratch_repo, [str(prefix / f) for f in applied.files], message
-            )
+            series.add([str(prefix / f) for f in applied.files], message)
+            committed.append((entry, version))
+        for (entry, version), sha in zip(committed, series.write(), strict=True):
             entry.commit = sha
             result.commits.append(sha)
             if result.log is not None:
-                result.log.decision(target.key, "upgraded", to=version, commit=sha)
+                result.log.decision(entry.target.key, "upgraded", to=version, commit=sha)
         if options.no_commit:
             for rel in sorted(touched):
                 data = read_text(self.scratch / rel)
@@ -416,22 +560,81 @@ def _verifier(
         editables=[scratch] if _is_package(scratch) else [],
         timeout=options.timeout,
         on_trial=None if log is None else _trial_logger(log),
+        jobs=options.jobs,
     )
 
 
-def _cleaner(git: Git, scratch_repo: Path, result: Result) -> Callable[[], None]:
-    """Undo what a test run wrote into the scratch tree, and say so once per path."""
-    seen: set[str] = set()
+def _slot_maker(
+    git: Git,
+    scratch_repo: Path,
+    verifier: Verifier,
+    *,
+    copied: Sequence[str],
+    stack: contextlib.ExitStack,
+    cleaner: Callable[[Path], Callable[[], None]] | None,
+) -> SlotFactory:
+    """Further scratch trees for parallel trials, made on first use, removed with ``stack``.
+
+    Each is a worktree of the first tree's commit (not HEAD: the user may commit meanwhile)
+    with the same copied changes, so it holds the same content and the outcome cache's tree
+    hash holds for it too. Its folder is named like the first (``greenbump-<pid>-...``), so
+    the next run's orphan clean-up removes it after a SIGKILL.
+    """
+    commit = Git(scratch_repo).head()
+    rel = verifier.project_dir.relative_to(scratch_repo)
+    lock = threading.Lock()
+
+    def make(number: int) -> Slot:
+        with lock:  # ExitStack is not thread-safe; slots are made rarely
+            repo = stack.enter_context(
+                git.worktree(prefix=f"greenbump-{os.getpid()}", commit=commit)
+            )
+        if copied:
+            Git(scratch_repo).copy_paths(repo, copied)
+        tree = repo / rel
+        junit = verifier.junit_dir / f"slot-{number}"
+        junit.mkdir(parents=True, exist_ok=True)
+        editables = (tree,) if verifier.editables else ()
+        return Slot(number, tree, junit, editables, None if cleaner is None else cleaner(repo))
+
+    return make
+
+
+_NOTES_LOCK = threading.Lock()  # the cleaners of parallel slots note into one result
+
+
+def _cleaner(
+    git: Git, scratch_repo: Path, result: Result, seen: set[str] | None = None
+) -> Callable[[], None]:
+    """Undo what a test run wrote into a scratch tree, and say so once per path.
+
+    ``seen`` is shared by the cleaners of all slots: a path the tests write in every tree is
+    one note.
+    """
+    noted: set[str] = set() if seen is None else seen
 
     def clean() -> None:
         for path in git.restore_worktree(scratch_repo):
-            if path not in seen:
-                seen.add(path)
+            with _NOTES_LOCK:
+                if path in noted:
+                    continue
+                noted.add(path)
                 result.notes.append(
                     f"the test run wrote {path}; it was removed before the next run"
                 )
 
     return clean
+
+
+def _usable_baseline(baseline: Trial) -> TestOutcome:
+    """The baseline's outcome; a baseline that does not resolve or install ends the run."""
+    if not baseline.resolution.ok:
+        raise InputError(
+            f"the current versions do not resolve together:\n{baseline.resolution.explanation}"
+        )
+    if baseline.install_error or baseline.outcome is None:
+        raise ExternalError(f"the current versions do not install:\n{baseline.install_error}")
+    return baseline.outcome
 
 
 def _trial_logger(log: RunLog) -> Callable[[Trial], None]:

@@ -28,6 +28,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "branch": result.branch,
         "commits": list(result.commits),
         "baseline_failures": list(result.baseline_failures),
+        "baseline_error": result.baseline_error or None,
         "durations": {k: round(v, 3) for k, v in result.durations.items()},
         "packages": [
             {
@@ -76,14 +77,44 @@ def summary_rows(result: Result) -> list[tuple[str, ...]]:
                 str(entry.to or ""),
                 str(entry.target.latest or ""),
                 entry.status,
-                entry.reason
-                + (f" [{', '.join(entry.failing_tests[:3])}]" if entry.failing_tests else ""),
+                _why(entry),
             )
         )
     return rows
 
 
 SUMMARY_HEADERS = ("package", "from", "to", "latest", "status", "why")
+
+
+def _why(entry: PackageResult) -> str:
+    """The reason, with the failing tests unless the reason already names them."""
+    shown = [t for t in entry.failing_tests[:3] if t not in entry.reason]
+    return entry.reason + (f" [{', '.join(shown)}]" if shown else "")
+
+
+def _short_of_target(entry: PackageResult) -> bool:
+    """Upgraded, but not as far as planned: a version above it broke something."""
+    return (
+        entry.status == "upgraded"
+        and entry.to is not None
+        and entry.target.target is not None
+        and entry.to < entry.target.target
+    )
+
+
+def baseline_note(result: Result) -> str | None:
+    """What the summary and reports say when tests already failed at the current versions."""
+    if not result.baseline_failures:
+        return None
+    failing = ", ".join(result.baseline_failures[:5])
+    more = len(result.baseline_failures) - 5
+    if more > 0:
+        failing += f" and {more} more"
+    if result.baseline_passed_nothing:
+        judged = "no test passed there, so only sets whose tests all pass were accepted"
+    else:
+        judged = "upgrades were judged by the tests that passed there"
+    return f"tests already failed at the current versions (baseline): {failing}; {judged}"
 
 
 def to_markdown(result: Result) -> str:
@@ -98,6 +129,11 @@ def to_markdown(result: Result) -> str:
         + "."
     )
     lines.append("")
+    note = baseline_note(result)
+    if note:
+        lines += [f"> **Note:** {escape_md(note)}", ""]
+        if result.baseline_error:
+            lines += ["```", *_fenced(result.baseline_error), "```", ""]
     if upgraded:
         lines += ["| package | from | to | kind | advisories fixed |", "|---|---|---|---|---|"]
         for e in upgraded:
@@ -106,6 +142,16 @@ def to_markdown(result: Result) -> str:
                 f"| {_kind(e) or ''} | {escape_md(', '.join(e.target.advisories_fixed))} |"
             )
         lines.append("")
+    short = [e for e in upgraded if _short_of_target(e)]
+    if short:
+        lines += ["## Upgraded, but not as far as planned", ""]
+        for e in short:
+            lines.append(
+                f"- **{escape_md(e.target.package.name)}** {e.to} instead of "
+                f"{e.target.target}: {escape_md(e.reason)}"
+            )
+            lines += _evidence(e)
+        lines.append("")
     if held:
         lines += ["## Held back", ""]
         for e in held:
@@ -113,14 +159,21 @@ def to_markdown(result: Result) -> str:
                 f"- **{escape_md(e.target.package.name)}** {e.target.current}: "
                 f"{escape_md(e.reason)}"
             )
-            if e.failing_tests:
-                lines.append(f"  - failing tests: {escape_md(', '.join(e.failing_tests[:10]))}")
-            if e.error:
-                lines += [
-                    "",
-                    "  ```",
-                    *[f"  {line.replace('```', '` ` `')}" for line in e.error.splitlines()[:8]],
-                    "  ```",
-                ]
+            lines += _evidence(e)
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _evidence(entry: PackageResult) -> list[str]:
+    """Failing tests and the first lines of the error, indented under a list item."""
+    lines = []
+    if entry.failing_tests:
+        lines.append(f"  - failing tests: {escape_md(', '.join(entry.failing_tests[:10]))}")
+    if entry.error:
+        lines += ["", "  ```", *[f"  {line}" for line in _fenced(entry.error)], "  ```"]
+    return lines
+
+
+def _fenced(text: str, count: int = 8) -> list[str]:
+    """The first lines of ``text``, safe inside a code fence."""
+    return [line.replace("```", "` ` `") for line in text.splitlines()[:count]]

@@ -11,18 +11,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from greenbump.config import Settings, load_settings
 from greenbump.errors import EXIT_GATE, InputError
 from greenbump.htmlreport import render_html
 from greenbump.notify import send_notifications, validate_settings
 from greenbump.plan import LEVELS, Policy, parse_holds
 from greenbump.project import load_project
-from greenbump.query import target_python
+from greenbump.query import find_interpreter, target_python
 from greenbump.recording import recording
 from greenbump.render import fancy, print_json, print_table
 from greenbump.textio import write_text
 from greenbump.upgrade import Options, Result, run_upgrade
-from greenbump.upgradereport import SUMMARY_HEADERS, summary_rows, to_json, to_markdown
+from greenbump.upgradereport import (
+    SUMMARY_HEADERS,
+    baseline_note,
+    summary_rows,
+    to_json,
+    to_markdown,
+)
 from greenbump.vcs import Git
 
 
@@ -67,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
         print_table(SUMMARY_HEADERS, summary_rows(result), title=_title(result))
         for note in result.notes:
             print(f"note: {note}")
+        baseline = baseline_note(result)
+        if baseline:
+            print(f"note: {baseline}")
+            for line in result.baseline_error.splitlines()[:5]:
+                print(f"  {line}")
     if result.status == "held" and not any(p.status == "upgraded" for p in result.packages):
         return EXIT_GATE
     return 0
@@ -108,8 +121,13 @@ def options_from(args: argparse.Namespace, settings: Settings, root: Path) -> Op
         security_only=bool(pick(args.security_only, "security-only", False)),
         bump_lower_bounds=args.bump_lower_bounds,
     )
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError("--jobs must be at least 1")
+    jobs = pick(args.jobs, "jobs", 1)
+    if jobs < 1:
+        raise InputError(
+            "--jobs must be at least 1"
+            if args.jobs is not None
+            else "[tool.greenbump] jobs must be at least 1"
+        )
     return Options(
         path=root,
         policy=policy,
@@ -129,8 +147,22 @@ def options_from(args: argparse.Namespace, settings: Settings, root: Path) -> Op
         refresh=args.refresh,
         index_timeout=args.index_timeout,
         install=tuple(args.install or settings.get("install", [])),
-        interpreter=python if python and not python[:1].isdigit() else None,
+        interpreter=_interpreter(python),
+        jobs=int(jobs),
     )
+
+
+def _interpreter(python: str | None) -> str | None:
+    """``--python``'s interpreter for test environments: as given, or found for a version."""
+    if not python:
+        return None
+    if not python[:1].isdigit():
+        return python
+    try:
+        version = Version(python)
+    except InvalidVersion as exc:
+        raise InputError(f"--python {python!r} is neither a version nor an interpreter") from exc
+    return find_interpreter(version)
 
 
 def write_report(result: Result, path: Path) -> None:
