@@ -30,6 +30,7 @@ from greenbump.main import main
 from greenbump.upgrade import _slot_maker
 from greenbump.vcs import Git
 from greenbump.verify import OutcomeStore, Slot, TrialCancelled, Verifier
+from isolation_app import ISOLATION_FILES, ISOLATION_RELEASES
 from localindex import LocalIndex, Release
 from upgrade_app import git, snapshot
 
@@ -270,26 +271,6 @@ def test_extra_trees_hold_the_first_trees_content(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # A whole upgrade with isolation, one job and two.
 
-ISOLATION_TESTS = """\
-import a1, a2, m, pa, pb, devtool, ok
-
-
-def test_a1():
-    assert a1.OK, "a1 broke"
-
-
-def test_a2():
-    assert a2.OK, "a2 broke"
-
-
-def test_m():
-    assert m.OK, "m broke"
-
-
-def test_pair():
-    assert pa.OK and pb.OK
-"""
-
 # Records each test session (where, in which environment, when), outside the tree.
 APP_CONFTEST = f"""\
 import json, os, time
@@ -308,37 +289,8 @@ def pytest_sessionfinish(session, exitstatus):
 """
 
 
-def _ok(name: str, version: str, ok: bool = True, **kwargs: Any) -> Release:
-    module = f"OK = {ok}\nVERSION = {version!r}\n"
-    return Release(name, version, module=module, uploaded=OLD, **kwargs)
-
-
-ISOLATION_RELEASES = [
-    _ok("a1", "1.0.0"),
-    _ok("a1", "2.0.0", ok=False),  # breaks test_a1
-    _ok("a2", "1.0.0"),
-    _ok("a2", "1.1.0", ok=False),  # breaks test_a2
-    _ok("m", "1.0.0"),
-    _ok("m", "1.1.0"),
-    _ok("m", "1.2.0", ok=False),  # only the newest minor breaks test_m
-    _ok("pa", "1.0.0"),
-    _ok("pa", "2.0.0"),
-    _ok("pb", "1.0.0"),
-    _ok("pb", "2.0.0", requires=["pa>=2"]),  # moves only together with pa
-    _ok("devtool", "1.0.0"),
-    _ok("devtool", "2.0.0", requires=["a1>=2"]),  # capped by the held-back a1
-    _ok("ok", "1.0.0"),
-    _ok("ok", "1.0.1"),
-]
-
-
 def _isolation_app(root: Path) -> Path:
-    files = {
-        "requirements.txt": "a1==1.0.0\na2==1.0.0\nm==1.0.0\npa==1.0.0\npb==1.0.0\nok==1.0.0\n",
-        "requirements-dev.txt": "-r requirements.txt\npytest\ndevtool==1.0.0\n",
-        "tests/test_app.py": ISOLATION_TESTS,
-        "tests/conftest.py": APP_CONFTEST,
-    }
+    files = {**ISOLATION_FILES, "tests/conftest.py": APP_CONFTEST}
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)

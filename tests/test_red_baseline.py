@@ -98,5 +98,7 @@ def test_upgrades_that_leave_the_tests_unimportable_are_not_green(
     assert doc["status"] == "held"
     packages = {p["name"]: p for p in doc["packages"]}  # type: ignore[attr-defined]
     assert packages["alpha"]["status"] == packages["beta"]["status"] == "held"
+    assert "no tested set passes the tests" in packages["alpha"]["reason"]
+    assert "AssertionError: assert 2 == 3" in packages["alpha"]["error"]
     assert doc["commits"] == []
     assert "greenbump/" not in git(root, "branch", "--list")

@@ -22,6 +22,7 @@ import pytest
 from uv import find_uv_bin
 
 from greenbump.main import main
+from isolation_app import ISOLATION_FILES, ISOLATION_RELEASES
 from localindex import LocalIndex, Release, build_wheel
 from upgrade_app import git, snapshot
 
@@ -566,30 +567,6 @@ def test_poetry_caret_and_lock(
 # --------------------------------------------------------------------------------------------
 # 9. culprit isolation: the maximal green set, every hold explained, a bounded test budget
 
-ISOLATION_TESTS = """\
-import a1, a2, m, pa, pb, devtool, ok
-
-
-def test_a1():
-    assert a1.OK, "a1 broke"
-
-
-def test_a2():
-    assert a2.OK, "a2 broke"
-
-
-def test_m():
-    assert m.OK, "m broke"
-
-
-def test_pair():
-    assert pa.OK and pb.OK
-"""
-
-
-def _ok(name: str, version: str, ok: bool = True, **kwargs: Any) -> Release:
-    return _rel(name, version, module=f"OK = {ok}\nVERSION = {version!r}\n", **kwargs)
-
 
 def test_isolation_keeps_the_maximal_green_set(
     tmp_path: Path,
@@ -597,33 +574,8 @@ def test_isolation_keeps_the_maximal_green_set(
     offline_pytest: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    index = make_index(
-        [
-            _ok("a1", "1.0.0"),
-            _ok("a1", "2.0.0", ok=False),  # breaks test_a1
-            _ok("a2", "1.0.0"),
-            _ok("a2", "1.1.0", ok=False),  # breaks test_a2
-            _ok("m", "1.0.0"),
-            _ok("m", "1.1.0"),
-            _ok("m", "1.2.0", ok=False),  # only the newest minor breaks test_m
-            _ok("pa", "1.0.0"),
-            _ok("pa", "2.0.0"),
-            _ok("pb", "1.0.0"),
-            _ok("pb", "2.0.0", requires=["pa>=2"]),  # moves only together with pa
-            _ok("devtool", "1.0.0"),
-            _ok("devtool", "2.0.0", requires=["a1>=2"]),  # capped by the held-back a1
-            _ok("ok", "1.0.0"),
-            _ok("ok", "1.0.1"),
-        ]
-    )
-    root = _repo(
-        tmp_path / "app",
-        {
-            "requirements.txt": "a1==1.0.0\na2==1.0.0\nm==1.0.0\npa==1.0.0\npb==1.0.0\nok==1.0.0\n",
-            "requirements-dev.txt": "-r requirements.txt\npytest\ndevtool==1.0.0\n",
-            "tests/test_app.py": ISOLATION_TESTS,
-        },
-    )
+    index = make_index(ISOLATION_RELEASES)
+    root = _repo(tmp_path / "app", ISOLATION_FILES)
     before = snapshot(root)
     report = tmp_path / "report.md"  # outside the repository: the tree stays untouched
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import greenbump
+from gitenv import isolate_git
 from greenbump.errors import ExternalError, InputError
 from greenbump.vcs import BOT_EMAIL, BOT_NAME, Git, NothingToCommit, branch_name
 
@@ -29,19 +30,8 @@ IDENTITY = {
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No system or global git config of the machine running the tests leaks in."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    isolate_git(tmp_path, monkeypatch, IDENTITY)
     monkeypatch.setenv("GIT_EDITOR", "true")
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in IDENTITY.items():
-        monkeypatch.setenv(name, value)
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gitenv import isolate_git
 from greenbump.vcs import BOT_EMAIL, BOT_NAME, Git, NothingToCommit
 
 IDENTITY = {
@@ -28,18 +29,7 @@ Step = tuple[Callable[[Path], None], list[str], str]
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No system or global git config of the machine running the tests leaks in."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".gitconfig").write_text("")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "EMAIL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in IDENTITY.items():
-        monkeypatch.setenv(name, value)
+    isolate_git(tmp_path, monkeypatch, IDENTITY)
     # Fixed times, so that a series and single commits can be compared sha for sha.
     monkeypatch.setenv("GIT_AUTHOR_DATE", "2024-05-01T12:00:00+02:00")
     monkeypatch.setenv("GIT_COMMITTER_DATE", "2024-05-01T12:00:00+02:00")

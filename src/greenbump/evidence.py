@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from greenbump.isolate import ERROR_LINES, ProbeResult
+from greenbump.testrun import failure_lines
 
 if TYPE_CHECKING:
     from greenbump.testrun import TestOutcome
@@ -182,7 +183,7 @@ def probe_result(
         installable=True,
         green=False,
         failing_tests=tuple(trial.new_failures),
-        error=_head(trial.outcome.excerpt),
+        error=_head(failure_lines(trial.outcome)),
         suspects=tuple(sorted(found)),
     )
 

@@ -351,6 +351,24 @@ class _Run:
             if jobs > 1:
                 self.verifier.cancel()  # probes may still run in other threads
             raise
+        moved = any(v != current.get(k) for k, v in outcome.accepted.items())
+        if self.result.baseline_passed_nothing and not moved:
+            # No set passed, as nothing passed at baseline: per-package verdicts ("breaks",
+            # "only together with") would be artefacts of tests that never ran. Say so once.
+            why = failure_lines(full.outcome) if full.outcome else full.install_error
+            for key in outcome.held:
+                _hold(
+                    self.result,
+                    key,
+                    "no tested set passes the tests, which already failed at the current "
+                    "versions",
+                    failing_tests=tuple(full.new_failures),
+                    error=_first_lines(why, 8),
+                )
+            self.result.notes.append(
+                "no set of upgrades made the tests pass; see the baseline note for why they fail"
+            )
+            return {}
         for key, held in outcome.held.items():
             reason = held.reason
             if held.highest_passing:

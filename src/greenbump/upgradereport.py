@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from greenbump import __version__
@@ -143,25 +144,27 @@ def to_markdown(result: Result) -> str:
             )
         lines.append("")
     short = [e for e in upgraded if _short_of_target(e)]
-    if short:
-        lines += ["## Upgraded, but not as far as planned", ""]
-        for e in short:
-            lines.append(
-                f"- **{escape_md(e.target.package.name)}** {e.to} instead of "
-                f"{e.target.target}: {escape_md(e.reason)}"
-            )
-            lines += _evidence(e)
-        lines.append("")
-    if held:
-        lines += ["## Held back", ""]
-        for e in held:
-            lines.append(
-                f"- **{escape_md(e.target.package.name)}** {e.target.current}: "
-                f"{escape_md(e.reason)}"
-            )
-            lines += _evidence(e)
-        lines.append("")
+    lines += _section(
+        "Upgraded, but not as far as planned",
+        short,
+        lambda e: f"{e.to} instead of {e.target.target}",
+    )
+    lines += _section("Held back", held, lambda e: str(e.target.current))
     return "\n".join(lines) + "\n"
+
+
+def _section(
+    title: str, entries: list[PackageResult], versions: Callable[[PackageResult], str]
+) -> list[str]:
+    """A heading and one item per package: versions, reason, failing tests, error."""
+    if not entries:
+        return []
+    lines = [f"## {title}", ""]
+    for e in entries:
+        name = escape_md(e.target.package.name)
+        lines.append(f"- **{name}** {versions(e)}: {escape_md(e.reason)}")
+        lines += _evidence(e)
+    return [*lines, ""]
 
 
 def _evidence(entry: PackageResult) -> list[str]:
