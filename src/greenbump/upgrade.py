@@ -360,8 +360,7 @@ class _Run:
                 _hold(
                     self.result,
                     key,
-                    "no tested set passes the tests, which already failed at the current "
-                    "versions",
+                    "no tested set passes the tests, which already failed at the current versions",
                     failing_tests=tuple(full.new_failures),
                     error=_first_lines(why, 8),
                 )
