@@ -102,6 +102,7 @@ _MAX_REDIRECTS = 5
 MAX_PAGE_BYTES = 64 * 1024 * 1024  # a simple page this large is an error, not data
 _MAX_BACKOFF = 5.0
 _LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
+_UNIVERSAL = ("-py3-none-any.whl", "-py2.py3-none-any.whl")  # most wheels: no tag parsing
 _FAST_ISO = sys.version_info >= (3, 11)  # fromisoformat takes "Z" and any fraction length
 _WHEEL_NAME = re.compile(r"[\w.]+", re.UNICODE)
 _UPLOAD_TIME = re.compile(
@@ -160,8 +161,8 @@ class Release:
         considered = [f for f in self.files if not f.yanked] or list(self.files)
         found: set[tuple[str, str]] = set()
         for dist in considered:
-            if not dist.filename.endswith(".whl"):
-                return None
+            if not dist.filename.endswith(".whl") or dist.filename.endswith(_UNIVERSAL):
+                return None  # an sdist or a pure Python 3 wheel: installable anywhere
             try:
                 tags = parse_wheel_filename(dist.filename)[3]
             except ValueError:  # a name we cannot read says nothing either way
