@@ -14,7 +14,13 @@ from urllib.parse import urljoin
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from greenbump.index import (
     _absolute,
@@ -131,3 +137,24 @@ def test_upload_times_agree_with_the_pattern(moment: dt.datetime, style: str, di
 @pytest.mark.parametrize("text", ["yesterday", "2024-13-45T00:00:00Z", "2024-01-02", ""])
 def test_malformed_upload_times_are_none(text: str) -> None:
     assert parse_upload_time(text) is None
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "demo-1.0.tar.gz",
+        "Demo-2.0.post1.zip",
+        "demo-one.tar.gz",  # not a version: the legacy fallback finds none either
+        "demo_pkg-1.0.tar.gz",
+        "other-1.0.tar.gz",
+        "demo.tar.gz",
+    ],
+)
+def test_sdist_versions_match_packaging(filename: str) -> None:
+    project = canonicalize_name("demo")
+    try:
+        name, version = parse_sdist_filename(filename)
+        expected = version if name == project else None
+    except (InvalidSdistFilename, ValueError):
+        expected = None
+    assert version_from_filename(filename, project) == expected

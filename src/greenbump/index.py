@@ -63,7 +63,6 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
     NormalizedName,
     canonicalize_name,
-    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
@@ -114,7 +113,7 @@ _UPLOAD_TIME = re.compile(
 # --- values ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DistFile:
     """One distribution file of a release, as the index lists it.
 
@@ -179,7 +178,7 @@ class Release:
         considered = [f for f in listed if not f.yanked] or list(listed)
         declared = [f.requires_python for f in considered if f.requires_python is not None]
         requires_python = declared[0] if declared else None
-        if any(spec != requires_python for spec in declared):
+        if any(spec is not requires_python and spec != requires_python for spec in declared):
             specs = Counter(str(spec) for spec in declared)
             requires_python = SpecifierSet(specs.most_common(1)[0][0])
         times = [f.upload_time for f in listed if f.upload_time is not None]
@@ -340,13 +339,11 @@ def version_from_filename(filename: str, project: NormalizedName) -> Version | N
             name, version, _build, _tags = parse_wheel_filename(filename)
             return version if name == project else None
         if filename.endswith((".tar.gz", ".zip")):
-            try:
-                name, version = parse_sdist_filename(filename)
-                if name == project:
-                    return version
-            except ValueError:
-                pass
             stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+            stem_name, dash, text = stem.rpartition("-")  # as packaging's parse_sdist_filename
+            if dash and _canonical(stem_name) == project:
+                with contextlib.suppress(InvalidVersion):
+                    return _version(text)
             return _version_from_stem(stem, project)
         for extension in _LEGACY_SDIST_EXTENSIONS:
             if filename.endswith(extension):
@@ -521,7 +518,7 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
             raise ValueError(f"file entry {position} lacks a filename or url")
         hashes = entry.get("hashes", {})
         if not isinstance(hashes, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
+            type(k) is str and type(v) is str for k, v in hashes.items()
         ):
             raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
         yanked_value = entry.get("yanked", False)
@@ -534,7 +531,7 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
             DistFile(
                 filename=filename,
                 url=_strip_userinfo(absolute),
-                hashes={**fragment_hashes, **{k.lower(): v for k, v in hashes.items()}},
+                hashes=_hashes(fragment_hashes, hashes),
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
                 requires_python=_parse_requires_python(entry.get("requires-python")),
                 yanked=yanked_value is not False,
@@ -546,6 +543,13 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
             )
         )
     return files
+
+
+def _hashes(from_fragment: dict[str, str], listed: dict[str, str]) -> dict[str, str]:
+    """A file's hashes, algorithm names in lower case (the page's own win over the URL's)."""
+    if not from_fragment and all(name.islower() for name in listed):
+        return listed  # the usual case: no copy
+    return {**from_fragment, **{k.lower(): v for k, v in listed.items()}}
 
 
 def releases_from_files(
@@ -815,6 +819,7 @@ class IndexClient:
         self._transport: Transport | None = None
         self._lock = threading.Lock()
         self._stopped = threading.Event()  # an outage was reported: other lookups give up
+        self._parsing = threading.Lock()  # a big page's decoded JSON is tens of MB
         self._flat: dict[str, Future[list[DistFile]]] = {}
         self._folder_maps: dict[str, dict[NormalizedName, Path]] = {}
         self._records: list[RequestRecord] = []
@@ -956,7 +961,8 @@ class IndexClient:
         page = self._get(page_url, index, ACCEPT)
         if page is None:
             return None
-        return self._parse(page, index)
+        with self._parsing:  # parsing holds the GIL anyway; one at a time bounds the memory
+            return self._parse(page, index)
 
     def _parse(self, page: _Page, index: IndexUrl) -> list[DistFile]:
         media = _media_type(page.content_type)
