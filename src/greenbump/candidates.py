@@ -110,8 +110,10 @@ def eligible(
     for release in releases:
         if release.yanked or not admits_python(release.requires_python, filters.python):
             continue
-        if not wheels_admit(release.wheel_tags, filters.python):
-            continue
+        if (current is None or release.version > current) and not wheels_admit(
+            release.wheel_tags, filters.python
+        ):
+            continue  # asked only of releases one could move to: big pages list thousands
         if release.version.is_prerelease and not pre_ok:
             continue
         if filters.min_age is not None and (
