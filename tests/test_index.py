@@ -1013,3 +1013,127 @@ def test_an_outage_stops_the_other_lookups(
         fetch_projects(config, names, cache_dir=tmp_path, concurrency=4, tries=3, backoff=0.05)
     asked = index.count(prefix="/simple/")
     assert 3 <= asked <= 4 * (3 + 1)  # each worker's tries (and one more start), not 60 x 3
+
+
+# --- digests: revalidated pages are not parsed again; files are built on demand ----------------
+
+
+PLATFORM_FILES = [
+    *DEMO_FILES,
+    {
+        "filename": "demo-3.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "url": "/files/demo-3.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "hashes": {"sha256": "ef" * 32},
+        "upload-time": "2024-07-01T00:00:00Z",
+    },
+]
+
+
+def etag_route(body: bytes, etag: str = '"v1"') -> Route:
+    def route(request: Request) -> Reply:
+        if request.headers.get("if-none-match") == etag:
+            return Reply(304, b"", {"ETag": etag})
+        return json_reply(body, ETag=etag)
+
+    return route
+
+
+def fetch_demo(
+    scripted: Scripted, cache: Path | bool, name: str = "demo"
+) -> tuple[ProjectPage, IndexClient]:
+    client = IndexClient(config_for(scripted.url()), cache)
+    with client:
+        return client.fetch_project(name), client
+
+
+def eager_release(page: ProjectPage, version: str) -> Release:
+    """The release as the whole-page parser and :meth:`Release.from_files` make it."""
+    release = page.release(version)
+    assert release is not None
+    return Release.from_files(release.version, release.files)
+
+
+def test_a_revalidated_page_is_answered_from_its_digest(scripted: Scripted, tmp_path: Path) -> None:
+    scripted.routes["/simple/demo/"] = etag_route(json_page("demo", PLATFORM_FILES))
+    first, _ = fetch_demo(scripted, tmp_path)
+    (entry,) = tmp_path.glob("*.entry")
+    header = entry.read_bytes().partition(b"\n")[0]
+    assert json.loads(header)["digest"]  # stored with the page
+    second, client = fetch_demo(scripted, tmp_path)
+    assert client.stats.revalidated == 1
+    assert second == first
+    for release in second.releases:  # every field the rules use survives the digest
+        assert release == eager_release(first, str(release.version))
+    assert second.release("3.0").wheel_tags == frozenset({("cp311", "cp311")})  # type: ignore[union-attr]
+    assert second.release("1.0").upload_time == dt.datetime(2024, 1, 3, tzinfo=dt.timezone.utc)  # type: ignore[union-attr]
+    # Files come from the cached body, read when asked for (no request made for them).
+    files = second.release("1.0").files  # type: ignore[union-attr]
+    assert [f.url for f in files] == [
+        scripted.url("/files/demo-1.0-py3-none-any.whl"),
+        "https://files.test/demo-1.0.tar.gz",
+    ]
+    assert len(scripted.hits("/simple/demo/")) == 2
+    # The body is not parsed on revalidation: garbage there goes unnoticed until files are asked.
+    entry.write_bytes(header + b"\n" + b"{garbage")
+    third, _ = fetch_demo(scripted, tmp_path)
+    assert third == first
+    with pytest.raises(ExternalError, match="invalid JSON"):
+        third.release("1.0").files  # type: ignore[union-attr]  # noqa: B018
+
+
+def test_entries_without_a_digest_gain_one(scripted: Scripted, tmp_path: Path) -> None:
+    """A cache written by an older greenbump (or another digest version) is digested anew."""
+    scripted.routes["/simple/demo/"] = etag_route(json_page("demo", DEMO_FILES))
+    first, _ = fetch_demo(scripted, tmp_path)
+    (entry,) = tmp_path.glob("*.entry")
+    header, _, body = entry.read_bytes().partition(b"\n")
+    meta = json.loads(header)
+    meta.pop("digest")
+    meta["digest_version"] = 0
+    entry.write_bytes(json.dumps(meta).encode() + b"\n" + body)
+    second, client = fetch_demo(scripted, tmp_path)
+    assert (second, client.stats.revalidated) == (first, 1)
+    rewritten = json.loads(entry.read_bytes().partition(b"\n")[0])
+    assert rewritten["digest"] and rewritten["digest_version"] != 0
+
+
+def test_a_damaged_digest_is_replaced_by_the_page_itself(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    scripted.routes["/simple/demo/"] = etag_route(json_page("demo", DEMO_FILES))
+    first, _ = fetch_demo(scripted, tmp_path)
+    (entry,) = tmp_path.glob("*.entry")
+    header, _, body = entry.read_bytes().partition(b"\n")
+    meta = json.loads(header)
+    for damage in ([["not a version", False, None, None, None, None]], [[1, 2]], {"x": 1}):
+        meta["digest"] = damage
+        entry.write_bytes(json.dumps(meta).encode() + b"\n" + body)
+        again, _ = fetch_demo(scripted, tmp_path)
+        assert again == first
+
+
+def test_files_without_a_cache_or_with_no_store(scripted: Scripted, tmp_path: Path) -> None:
+    """A page that was never written to the cache keeps its body for the files."""
+    scripted.routes["/simple/demo/"] = json_reply(json_page("demo", DEMO_FILES))
+    scripted.routes["/simple/private/"] = json_reply(
+        json_page("private", [wheel("private", "1.0")]), **{"Cache-Control": "no-store"}
+    )
+    uncached, _ = fetch_demo(scripted, False)
+    private, _ = fetch_demo(scripted, tmp_path, "private")
+    assert [f.filename for f in uncached.release("2.0").files] == ["demo-2.0-py3-none-any.whl"]  # type: ignore[union-attr]
+    assert private.release("1.0").files[0].hashes == {"sha256": "ab" * 32}  # type: ignore[union-attr]
+    assert not list(tmp_path.glob("*.entry"))
+    assert len(scripted.log) == 2  # the files needed no second request
+
+
+def test_files_after_the_cache_was_cleared_are_fetched_again(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    scripted.routes["/simple/demo/"] = etag_route(json_page("demo", DEMO_FILES))
+    page, _ = fetch_demo(scripted, tmp_path)
+    for entry in tmp_path.glob("*.entry"):
+        entry.unlink()
+    release = page.release("2.0")
+    assert release is not None
+    assert [f.filename for f in release.files] == ["demo-2.0-py3-none-any.whl"]
+    assert len(scripted.hits("/simple/demo/")) == 2

@@ -24,6 +24,7 @@ from packaging.utils import (
 
 from greenbump.index import (
     _absolute,
+    latest_upload,
     parse_upload_time,
     upload_time_by_pattern,
     version_from_filename,
@@ -132,6 +133,28 @@ def test_upload_times_agree_with_the_pattern(moment: dt.datetime, style: str, di
     assert parsed is not None and parsed.tzinfo is not None
     expected = upload_time_by_pattern(text)
     assert parsed == expected
+
+
+def _upload_texts() -> st.SearchStrategy[str]:
+    """Upload times as indexes write them, mostly PEP 700's form, plus odd and broken ones."""
+    moments = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 1, 1))
+    pep700 = moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    odd = st.one_of(
+        moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        moments.map(lambda m: m.strftime("%Y-%m-%d %H:%M:%S.%fZ")),
+        moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.%f+05:30")),
+        moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace("T0", "T9", 1)),
+        st.sampled_from(["9999-99-99T99:99:99.999999Z", "2024-01-02T03:04:05.12345xZ", "soon"]),
+    )
+    return st.one_of(pep700, pep700, odd)
+
+
+@settings(max_examples=300)
+@given(texts=st.lists(_upload_texts(), max_size=6))
+def test_latest_upload_is_the_latest_parsed_time(texts: list[str]) -> None:
+    """Parsing only the greatest text must give what parsing every text gives."""
+    times = [m for m in map(parse_upload_time, texts) if m is not None]
+    assert latest_upload(texts) == (max(times) if times else None)
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2024-13-45T00:00:00Z", "2024-01-02", ""])

@@ -24,6 +24,12 @@ Behaviour worth knowing:
   ``no-store`` is never stored, ``no-cache`` always revalidated. ``refresh=True`` ignores
   freshness (every page is revalidated or refetched). Entries are written atomically and named
   by a hash of the page URL, which never holds credentials.
+* **Digests.** A project page is parsed once: its releases (version, yanks, requires-python,
+  latest upload, wheel tags) are stored in the cache entry's header beside the body, and a
+  fresh or revalidated page is answered from them without reading the body. Large
+  applications' pages list some 150,000 files; decoding them on every run was most of a warm
+  check. For the same reason :class:`Release` builds its ``files`` (URLs, hashes) only when
+  asked, from the cached body.
 * **Failures.** Timeouts, connection errors, 429 and 5xx are retried a few times with
   exponential backoff, then reported as one :class:`ExternalError` naming the index (exit 3).
   A page that is not what the API promises is an :class:`ExternalError` too, never a
@@ -41,6 +47,7 @@ import functools
 import hashlib
 import json
 import logging
+import operator
 import os
 import re
 import ssl
@@ -49,12 +56,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -141,60 +148,89 @@ class Release:
     PEP 592: a release is yanked only when every one of its files is. ``requires_python`` is
     the value most of its files declare (files of one release almost always agree).
     ``upload_time`` is the latest upload among its files (PEP 700), so a release whose wheels
-    trickled in over days counts as new until the last one arrived.
+    trickled in over days counts as new until the last one arrived. ``wheel_tags`` holds
+    ``(interpreter, abi)`` of every wheel, or ``None`` when any Python may install the release
+    (it has an sdist, a pure Python 3 wheel, a name we cannot read, or no files).
+
+    ``files`` are built on first use from ``source``: a large application's pages list some
+    150,000 files, and everything but a lock file's hashes needs only the fields above.
     """
 
     version: Version
-    files: tuple[DistFile, ...]
     yanked: bool = False
     yanked_reason: str | None = None
     requires_python: SpecifierSet | None = None
     upload_time: dt.datetime | None = None
+    wheel_tags: frozenset[tuple[str, str]] | None = None
+    source: tuple[DistFile, ...] | FileSource = field(default=(), repr=False, compare=False)
 
-    @functools.cached_property
-    def wheel_tags(self) -> frozenset[tuple[str, str]] | None:
-        """``(interpreter, abi)`` of every wheel; ``None`` when any Python may install it.
-
-        ``None`` also when the release has an sdist (it builds, or fails, anywhere) or no
-        files. Computed on first use: only candidates whose Python matters are asked.
-        """
-        considered = [f for f in self.files if not f.yanked] or list(self.files)
-        found: set[tuple[str, str]] = set()
-        for dist in considered:
-            if not dist.filename.endswith(".whl") or dist.filename.endswith(_UNIVERSAL):
-                return None  # an sdist or a pure Python 3 wheel: installable anywhere
-            parts = dist.filename[:-4].split("-")
-            if len(parts) not in (5, 6):  # a name we cannot read says nothing either way
-                return None
-            # The last three parts are the compressed tag set (PEP 425: py2.py3-none-any).
-            found.update(
-                (interpreter, abi)
-                for interpreter in parts[-3].split(".")
-                for abi in parts[-2].split(".")
-            )
-        return frozenset(found) if found else None
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """The release's files, as the index lists them (read again from the page if needed)."""
+        source = self.source
+        return source if isinstance(source, tuple) else source.files_of(self.version)
 
     @classmethod
     def from_files(cls, version: Version, files: Iterable[DistFile]) -> Release:
         """Aggregate a version's files into a release (the rules in the class docstring)."""
         listed = tuple(files)
-        yanked = bool(listed) and all(f.yanked for f in listed)
-        reason = next((f.yanked_reason for f in listed if f.yanked and f.yanked_reason), None)
-        considered = [f for f in listed if not f.yanked] or list(listed)
-        declared = [f.requires_python for f in considered if f.requires_python is not None]
-        requires_python = declared[0] if declared else None
-        if any(spec is not requires_python and spec != requires_python for spec in declared):
-            specs = Counter(str(spec) for spec in declared)
-            requires_python = SpecifierSet(specs.most_common(1)[0][0])
+        facts = [(f.filename, f.yanked, f.yanked_reason, f.requires_python) for f in listed]
         times = [f.upload_time for f in listed if f.upload_time is not None]
-        return cls(
-            version=version,
-            files=listed,
-            yanked=yanked,
-            yanked_reason=reason if yanked else None,
-            requires_python=requires_python,
-            upload_time=max(times) if times else None,
+        return _release(version, facts, listed, max(times) if times else None)
+
+
+class FileSource(Protocol):
+    """Where a release's files come from when they were not kept (an index page, parsed
+    again on demand)."""
+
+    def files_of(self, version: Version) -> tuple[DistFile, ...]: ...
+
+
+# What the release rules need of one file: name, yanked, yank reason, requires-python.
+_Facts = tuple[str, bool, "str | None", "SpecifierSet | None"]
+
+
+def _release(
+    version: Version,
+    facts: Sequence[_Facts],
+    source: tuple[DistFile, ...] | FileSource,
+    uploaded: dt.datetime | None,
+) -> Release:
+    yanked = bool(facts) and all(fact[1] for fact in facts)
+    reason = next((fact[2] for fact in facts if fact[1] and fact[2]), None)
+    considered = [fact for fact in facts if not fact[1]] or list(facts)
+    declared = [fact[3] for fact in considered if fact[3] is not None]
+    requires_python = declared[0] if declared else None
+    if any(spec is not requires_python and spec != requires_python for spec in declared):
+        specs = Counter(str(spec) for spec in declared)
+        requires_python = _requires_python(specs.most_common(1)[0][0])
+    return Release(
+        version=version,
+        yanked=yanked,
+        yanked_reason=reason if yanked else None,
+        requires_python=requires_python,
+        upload_time=uploaded,
+        wheel_tags=_wheel_tags([fact[0] for fact in considered]),
+        source=source,
+    )
+
+
+def _wheel_tags(filenames: Iterable[str]) -> frozenset[tuple[str, str]] | None:
+    """``(interpreter, abi)`` of every wheel; ``None`` when any Python may install them."""
+    found: set[tuple[str, str]] = set()
+    for filename in filenames:
+        if not filename.endswith(".whl") or filename.endswith(_UNIVERSAL):
+            return None  # an sdist or a pure Python 3 wheel: installable anywhere
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):  # a name we cannot read says nothing either way
+            return None
+        # The last three parts are the compressed tag set (PEP 425: py2.py3-none-any).
+        found.update(
+            (interpreter, abi)
+            for interpreter in parts[-3].split(".")
+            for abi in parts[-2].split(".")
         )
+    return frozenset(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -503,8 +539,8 @@ def parse_html_page(text: str, page_url: str, origin: str) -> list[DistFile]:
     return files
 
 
-def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
-    """The files of a PEP 691 project page; ``ValueError`` saying what is wrong otherwise."""
+def _json_entries(data: object) -> list[Any]:
+    """The ``files`` list of a PEP 691 project page, after checking the page's envelope."""
     if not isinstance(data, dict):
         raise ValueError("the JSON document is not an object")
     meta = data.get("meta")
@@ -514,19 +550,33 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
     raw_files = data.get("files")
     if not isinstance(raw_files, list):
         raise ValueError("'files' is missing or not a list")
-    files: list[DistFile] = []
-    for position, entry in enumerate(raw_files):
-        if not isinstance(entry, dict):
-            raise ValueError(f"file entry {position} is not an object")
-        filename, url = entry.get("filename"), entry.get("url")
-        if not isinstance(filename, str) or not isinstance(url, str):
-            raise ValueError(f"file entry {position} lacks a filename or url")
-        hashes = entry.get("hashes", {})
-        if not isinstance(hashes, dict):
+    return raw_files
+
+
+def _json_entry(position: int, entry: object) -> tuple[str, str, dict[str, Any], bool | str]:
+    """One file entry's name, URL, hashes and ``yanked``, checked; ``ValueError`` otherwise."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"file entry {position} is not an object")
+    filename, url = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(url, str):
+        raise ValueError(f"file entry {position} lacks a filename or url")
+    hashes = entry.get("hashes", {})
+    if not isinstance(hashes, dict):
+        raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
+    for name, digest in hashes.items():
+        if type(name) is not str or type(digest) is not str:
             raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
-        yanked_value = entry.get("yanked", False)
-        if not isinstance(yanked_value, (bool, str)):
-            raise ValueError(f"file entry {position} ({filename}) has a malformed 'yanked'")
+    yanked = entry.get("yanked", False)
+    if not isinstance(yanked, (bool, str)):
+        raise ValueError(f"file entry {position} ({filename}) has a malformed 'yanked'")
+    return filename, url, hashes, yanked
+
+
+def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
+    """The files of a PEP 691 project page; ``ValueError`` saying what is wrong otherwise."""
+    files: list[DistFile] = []
+    for position, entry in enumerate(_json_entries(data)):
+        filename, url, hashes, yanked = _json_entry(position, entry)
         size = entry.get("size")
         upload = entry.get("upload-time")
         absolute, fragment_hashes = _split_fragment_hash(_absolute(page_url, url))
@@ -534,13 +584,11 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
             DistFile(
                 filename=filename,
                 url=_strip_userinfo(absolute),
-                hashes=_hashes(fragment_hashes, hashes, position, filename),
+                hashes=_hashes(fragment_hashes, hashes),
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
                 requires_python=_parse_requires_python(entry.get("requires-python")),
-                yanked=yanked_value is not False,
-                yanked_reason=yanked_value
-                if isinstance(yanked_value, str) and yanked_value
-                else None,
+                yanked=yanked is not False,
+                yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
                 upload_time=parse_upload_time(upload) if isinstance(upload, str) else None,
                 index=origin,
             )
@@ -548,57 +596,159 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
     return files
 
 
-def _hashes(
-    from_fragment: dict[str, str], listed: dict[str, Any], position: int, filename: str
-) -> dict[str, str]:
-    """A file's hashes, checked, algorithm names in lower case (the page's own win over the
-    URL's). One plain loop: this runs for every file of every page (150,000 on a large app)."""
-    lower = True
-    for name, digest in listed.items():
-        if type(name) is not str or type(digest) is not str:
-            raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
-        if not name.islower():
-            lower = False
-    if lower and not from_fragment:
+def json_page_releases(data: object, project: NormalizedName, source: FileSource) -> list[Release]:
+    """The releases of a PEP 691 page without building its files (``source`` builds them).
+
+    This is the hot path of every lookup: it checks each entry as :func:`parse_json_page`
+    does but keeps only what the release rules need, a few microseconds a file.
+    """
+    by_version: dict[Version, list[_Facts]] = {}
+    uploads: dict[Version, list[str]] = {}
+    for position, entry in enumerate(_json_entries(data)):
+        filename, _url, _hashes, yanked = _json_entry(position, entry)
+        version = version_from_filename(filename, project)
+        if version is None:
+            continue
+        upload = entry.get("upload-time")
+        if isinstance(upload, str):
+            uploads.setdefault(version, []).append(upload)
+        by_version.setdefault(version, []).append(
+            (
+                filename,
+                yanked is not False,
+                yanked if isinstance(yanked, str) and yanked else None,
+                _parse_requires_python(entry.get("requires-python")),
+            )
+        )
+    return [
+        _release(version, facts, source, latest_upload(uploads.get(version, ())))
+        for version, facts in by_version.items()
+    ]
+
+
+def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
+    """The latest of a release's upload times (malformed ones ignored).
+
+    Indexes write every time of a page the same way (PEP 700's ``%Y-%m-%dT%H:%M:%S.%fZ``), and
+    such strings sort as the times they name; then only the greatest is parsed. Anything
+    else (other lengths, offsets, separators, or a greatest one that does not parse) has every
+    text parsed.
+    """
+    if not texts:
+        return None
+    top = max(texts)
+    width = len(top)
+    if width >= 20 and all(
+        len(t) == width and t[10] == "T" and t[-1] == "Z" and t[4] == t[7] == "-" for t in texts
+    ):
+        moment = parse_upload_time(top)
+        if moment is not None:
+            return moment
+    times = [m for m in map(parse_upload_time, texts) if m is not None]
+    return max(times) if times else None
+
+
+def _hashes(from_fragment: dict[str, str], listed: dict[str, str]) -> dict[str, str]:
+    """A file's hashes with algorithm names in lower case (the page's own win over the URL's)."""
+    if not from_fragment and all(name.islower() for name in listed):
         return listed  # the usual case: no copy
     return {**from_fragment, **{k.lower(): v for k, v in listed.items()}}
 
 
-def releases_from_files(
-    project: NormalizedName, groups: Iterable[list[DistFile]]
-) -> tuple[Release, ...]:
-    """Releases from file lists in priority order; a version keeps the first group's files.
+def releases_of_files(project: NormalizedName, files: Iterable[DistFile]) -> list[Release]:
+    """One location's files grouped into releases (files of other projects are dropped)."""
+    found: dict[Version, list[DistFile]] = {}
+    for dist in files:
+        version = version_from_filename(dist.filename, project)
+        if version is not None:
+            found.setdefault(version, []).append(dist)
+    return [Release.from_files(version, dists) for version, dists in found.items()]
+
+
+def merge_releases(listings: Iterable[Sequence[Release]]) -> tuple[Release, ...]:
+    """Releases of several locations in priority order, ascending; the first listing wins.
 
     Mirrors and local folders often drop upload times and ``requires-python``; when the chosen
-    files have none, what another index says of the same version is used, so release age,
-    cooldowns and the Python check still work (a wheel folder that lists a release without
-    saying it needs Python 3.11 must not make it a candidate for 3.10).
+    release has none, what another location says of the same version is used, so release
+    age, cooldowns and the Python check still work (a wheel folder that lists a release
+    without saying it needs Python 3.11 must not make it a candidate for 3.10).
     """
-    chosen: dict[Version, list[DistFile]] = {}
+    listings = list(listings)
+    if len(listings) == 1:  # the usual case: nothing to merge (and digests come sorted)
+        return tuple(sorted(listings[0], key=_by_version))
+    chosen: dict[Version, Release] = {}
     times: dict[Version, dt.datetime] = {}
     pythons: dict[Version, SpecifierSet] = {}
-    for group in groups:
-        found: dict[Version, list[DistFile]] = {}
-        for dist in group:
-            version = version_from_filename(dist.filename, project)
-            if version is not None:
-                found.setdefault(version, []).append(dist)
-                if dist.upload_time is not None:
-                    times[version] = max(dist.upload_time, times.get(version, dist.upload_time))
-                if dist.requires_python is not None and not dist.yanked:
-                    pythons.setdefault(version, dist.requires_python)
-        for version, dists in found.items():
-            if version not in chosen:
-                chosen[version] = dists
+    for listing in listings:
+        for release in listing:
+            version = release.version
+            if release.upload_time is not None:
+                times[version] = max(release.upload_time, times.get(version, release.upload_time))
+            if release.requires_python is not None and not release.yanked:
+                pythons.setdefault(version, release.requires_python)
+            chosen.setdefault(version, release)
     releases = []
     for version in sorted(chosen):
-        release = Release.from_files(version, chosen[version])
+        release = chosen[version]
         if release.upload_time is None and version in times:
             release = dataclasses.replace(release, upload_time=times[version])
         if release.requires_python is None and version in pythons:
             release = dataclasses.replace(release, requires_python=pythons[version])
         releases.append(release)
     return tuple(releases)
+
+
+_by_version = operator.attrgetter("version")
+
+
+def releases_from_files(
+    project: NormalizedName, groups: Iterable[list[DistFile]]
+) -> tuple[Release, ...]:
+    """Releases from file lists in priority order (see :func:`merge_releases`)."""
+    return merge_releases(releases_of_files(project, group) for group in groups)
+
+
+# --- digests: a page's releases, stored beside it in the cache ------------------------------
+
+_DIGEST_VERSION = 1  # bump when what a digest holds, or how it is computed, changes
+
+
+def digest_of(releases: Iterable[Release]) -> list[list[Any]]:
+    """Releases as JSON-ready rows, so a revalidated page need not be parsed again."""
+    return [
+        [
+            str(r.version),
+            r.yanked,
+            r.yanked_reason,
+            None if r.requires_python is None else str(r.requires_python),
+            None if r.upload_time is None else r.upload_time.isoformat(),
+            None if r.wheel_tags is None else sorted([i, a] for i, a in r.wheel_tags),
+        ]
+        for r in releases
+    ]
+
+
+def releases_of_digest(rows: object, source: FileSource) -> list[Release]:
+    """The releases a digest holds; ``ValueError`` when it is not one (the page is reparsed)."""
+    if not isinstance(rows, list):
+        raise ValueError("not a digest")
+    releases = []
+    for row in rows:
+        text, yanked, reason, python, uploaded, tags = row
+        if not isinstance(yanked, bool) or not (reason is None or isinstance(reason, str)):
+            raise ValueError("not a digest")
+        releases.append(
+            Release(
+                version=_version(text),
+                yanked=yanked,
+                yanked_reason=reason,
+                requires_python=None if python is None else _requires_python(python),
+                upload_time=None if uploaded is None else dt.datetime.fromisoformat(uploaded),
+                wheel_tags=None if tags is None else frozenset((str(i), str(a)) for i, a in tags),
+                source=source,
+            )
+        )
+    return releases
 
 
 # --- HTTP cache -----------------------------------------------------------------------------
@@ -616,7 +766,8 @@ class _CacheEntry:
     last_modified: str | None
     max_age: float | None
     no_cache: bool
-    body: bytes
+    body: bytes | None  # None: not read yet (the digest was enough)
+    digest: list[Any] | None = None  # the page's releases (see :func:`digest_of`)
 
     def fresh(self, now: float, ttl: float) -> bool:
         if self.no_cache:
@@ -703,12 +854,19 @@ class HttpCache:
         """Where the entry for ``url`` lives."""
         return self.directory / f"{self.key(url, accept)}.entry"
 
-    def load(self, url: str, accept: str) -> _CacheEntry | None:
-        """The stored entry, or ``None`` when absent or unreadable (then it is refetched)."""
+    def load(self, url: str, accept: str, *, body: bool = True) -> _CacheEntry | None:
+        """The stored entry, or ``None`` when absent or unreadable (then it is refetched).
+
+        With ``body=False`` the body is left on disk when the entry has a digest: a
+        revalidated page is then answered from a few hundred bytes instead of megabytes.
+        """
         try:
-            raw = self.path(url, accept).read_bytes()
-            header, _, body = raw.partition(b"\n")
-            meta = json.loads(header)
+            with self.path(url, accept).open("rb") as handle:
+                meta = json.loads(handle.readline())
+                digest = (
+                    meta.get("digest") if meta.get("digest_version") == _DIGEST_VERSION else None
+                )
+                content = handle.read() if body or digest is None else None
             return _CacheEntry(
                 url=str(meta["url"]),
                 final_url=str(meta["final_url"]),
@@ -718,14 +876,21 @@ class HttpCache:
                 last_modified=meta.get("last_modified"),
                 max_age=None if meta.get("max_age") is None else float(meta["max_age"]),
                 no_cache=bool(meta.get("no_cache", False)),
-                body=body,
+                body=content,
+                digest=digest if isinstance(digest, list) else None,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def save(self, accept: str, entry: _CacheEntry) -> None:
         """Write ``entry`` atomically; a cache that cannot be written is only a slower run."""
-        meta = {
+        body = entry.body
+        if body is None:  # a revalidated entry whose body stayed on disk
+            stored = self.load(entry.url, accept)
+            if stored is None or stored.body is None:
+                return
+            body = stored.body
+        meta: dict[str, Any] = {
             "url": redact_url(entry.url),
             "final_url": redact_url(entry.final_url),
             "content_type": entry.content_type,
@@ -735,6 +900,8 @@ class HttpCache:
             "max_age": entry.max_age,
             "no_cache": entry.no_cache,
         }
+        if entry.digest is not None:
+            meta.update(digest_version=_DIGEST_VERSION, digest=entry.digest)
         target = self.path(entry.url, accept)
         try:
             if not self._made:
@@ -743,7 +910,7 @@ class HttpCache:
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".entry")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(meta).encode() + b"\n" + entry.body)
+                    handle.write(json.dumps(meta).encode() + b"\n" + body)
                 Path(temp).replace(target)
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
@@ -757,11 +924,17 @@ class HttpCache:
 
 @dataclass(frozen=True)
 class _Page:
-    """A fetched page: body, its type and the URL relative links resolve against."""
+    """A fetched page: body, its type and the URL relative links resolve against.
 
-    body: bytes
+    ``body`` is ``None`` when the cached ``digest`` made reading it unnecessary; ``cached``
+    says whether the body can be read again from the cache later.
+    """
+
+    body: bytes | None
     content_type: str
     url: str
+    digest: list[Any] | None = None
+    cached: bool = False
 
 
 @functools.lru_cache(maxsize=8)
@@ -829,6 +1002,7 @@ class IndexClient:
         self.backoff = backoff
         self._timeout = timeout
         self._transport: Transport | None = None
+        self._closed = False
         self._lock = threading.Lock()
         self._stopped = threading.Event()  # an outage was reported: other lookups give up
         self._parsing = threading.Lock()  # a big page's decoded JSON is tens of MB
@@ -848,6 +1022,7 @@ class IndexClient:
     def close(self) -> None:
         """Close connections; requests still in flight in other threads fail at once."""
         with self._lock:
+            self._closed = True
             transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
@@ -903,30 +1078,27 @@ class IndexClient:
     def fetch_project(self, name: str) -> ProjectPage:
         """All releases of ``name`` per the index strategy; :class:`ProjectNotFound` if none."""
         project = canonicalize_name(name)
-        groups: list[list[DistFile]] = []
+        listings: list[Sequence[Release]] = []
         searched: list[str] = []
         sources: list[str] = []
         for index in self.config.search_order():
             searched.append(index.display)
-            files = self._index_files(index, project)
-            if files is None:
+            releases = self._index_releases(index, project)
+            if releases is None:
                 continue
-            groups.append(files)
+            listings.append(releases)
             sources.append(index.display)
             if self.config.strategy == "first-index":
                 break
         for location in self.config.find_links:
             searched.append(location.display)
-            listed = self._flat_files(location)
-            mine = [f for f in listed if version_from_filename(f.filename, project) is not None]
+            mine = releases_of_files(project, self._flat_files(location))
             if mine:
-                groups.append(mine)
+                listings.append(mine)
                 sources.append(location.display)
-        if not groups:
+        if not listings:
             raise ProjectNotFound(project, searched)
-        return ProjectPage(
-            name=project, releases=releases_from_files(project, groups), sources=tuple(sources)
-        )
+        return ProjectPage(name=project, releases=merge_releases(listings), sources=tuple(sources))
 
     def fetch_many(
         self, names: Iterable[str], concurrency: int = 8
@@ -964,23 +1136,60 @@ class IndexClient:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def page_again(self, url: str, index: IndexUrl) -> _Page | None:
+        """A project page fetched again after the fact (its files were asked for later and
+        the cache no longer has it); a closed client lends its settings to a short-lived one."""
+        if not self._closed:
+            return self._get(url, index, ACCEPT)
+        cache_dir = self.cache.directory if self.cache else False
+        with IndexClient(self.config, cache_dir, self.ttl, timeout=self._timeout) as again:
+            return again._get(url, index, ACCEPT)
+
     # -- indexes ------------------------------------------------------------------------------
 
-    def _index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
-        page_url = index.url.rstrip("/") + "/" + project + "/"
+    def _index_releases(self, index: IndexUrl, project: NormalizedName) -> list[Release] | None:
+        """One index's releases of ``project``; ``None`` when the index does not know it."""
         if urlsplit(index.url).scheme == "file":
-            return self._local_index_files(index, project)
-        page = self._get(page_url, index, ACCEPT)
+            files = self._local_index_files(index, project)
+            return None if files is None else releases_of_files(project, files)
+        url = index.url.rstrip("/") + "/" + project + "/"
+        source = _PageFiles(self, url, index, project)
+        parsed: list[Release] = []
+
+        def summarize(page: _Page) -> list[Any]:
+            found = self._releases_of_page(page, index, project, source)
+            parsed[:] = sorted(found, key=_by_version)  # stored sorted: later sorts are cheap
+            return digest_of(parsed)
+
+        page = self._get(url, index, ACCEPT, summarize)
         if page is None:
             return None
-        with self._parsing:  # parsing holds the GIL anyway; one at a time bounds the memory
-            return self._parse(page, index)
+        source.keep(page)
+        if parsed or page.digest is None:
+            return parsed
+        try:
+            return releases_of_digest(page.digest, source)
+        except (ValueError, TypeError):  # a damaged cache entry: read the page itself
+            log.debug("ignoring the damaged digest of %s", redact_url(url))
+            return self._releases_of_page(source.page(), index, project, source)
 
-    def _parse(self, page: _Page, index: IndexUrl) -> list[DistFile]:
+    def _releases_of_page(
+        self, page: _Page, index: IndexUrl, project: NormalizedName, source: FileSource
+    ) -> list[Release]:
+        body = page.body or b""
+        with self._parsing:  # parsing holds the GIL anyway; one at a time bounds the memory
+            if self._kind(page, index) == "json":
+                try:
+                    return json_page_releases(json.loads(body), project, source)
+                except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is one
+                    raise _garbage(index, page.url, _json_problem(exc)) from None
+            return releases_of_files(project, self._parse(page, index))
+
+    def _kind(self, page: _Page, index: IndexUrl) -> str:
         media = _media_type(page.content_type)
         kind = "json" if media in _JSON_TYPES else "html" if media in _HTML_TYPES else None
         if kind is None and not media:
-            head = page.body.lstrip()[:1]
+            head = (page.body or b"").lstrip()[:1]
             kind = "json" if head == b"{" else "html" if head == b"<" else None
         if kind is None:
             shown = media or "none"
@@ -989,16 +1198,17 @@ class IndexClient:
                 page.url,
                 f"content type {shown!r} is neither PEP 691 JSON nor PEP 503 HTML",
             )
-        if kind == "json":
+        return kind
+
+    def _parse(self, page: _Page, index: IndexUrl) -> list[DistFile]:
+        """Every file a project page lists."""
+        body = page.body or b""
+        if self._kind(page, index) == "json":
             try:
-                data = json.loads(page.body)
+                return parse_json_page(json.loads(body), page.url, index.url)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise _garbage(index, page.url, f"invalid JSON ({exc})") from None
-            try:
-                return parse_json_page(data, page.url, index.url)
-            except ValueError as exc:
-                raise _garbage(index, page.url, str(exc)) from None
-        text = page.body.decode(_charset(page.content_type), errors="replace")
+                raise _garbage(index, page.url, _json_problem(exc)) from None
+        text = body.decode(_charset(page.content_type), errors="replace")
         return parse_html_page(text, page.url, index.url)
 
     def _local_index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
@@ -1070,18 +1280,31 @@ class IndexClient:
             raise ExternalError(
                 f"find-links location {location.display} (from {location.source}) not found"
             )
-        text = page.body.decode(_charset(page.content_type), errors="replace")
+        text = (page.body or b"").decode(_charset(page.content_type), errors="replace")
         return parse_html_page(text, page.url, location.url)
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _get(self, url: str, origin: IndexUrl, accept: str) -> _Page | None:
-        """A page through the cache; ``None`` for 404/410 (the project is not there)."""
-        cached = self.cache.load(url, accept) if self.cache else None
+    def _get(
+        self,
+        url: str,
+        origin: IndexUrl,
+        accept: str,
+        summarize: Callable[[_Page], list[Any]] | None = None,
+    ) -> _Page | None:
+        """A page through the cache; ``None`` for 404/410 (the project is not there).
+
+        ``summarize`` digests a page (:func:`digest_of`); the digest is stored with the body,
+        and a fresh or revalidated page whose entry has one comes back with it and no body.
+        """
+        cache = self.cache
+        cached = cache.load(url, accept, body=summarize is None) if cache else None
         now = time.time()
         if cached is not None and not self.refresh and cached.fresh(now, self.ttl):
             self._count("cache_hits")
-            return _Page(cached.body, cached.content_type, cached.final_url)
+            return self._digested(
+                accept, cached, summarize, on_disk=True, store=True, changed=False
+            )
         headers = {"Accept": accept}
         if cached is not None:
             headers.update(cached.validators())
@@ -1090,21 +1313,22 @@ class IndexClient:
         if status == 304 and cached is not None:
             self._count("revalidated")
             caching = _cache_control(response.headers)
-            refreshed = _CacheEntry(
-                url=url,
-                final_url=cached.final_url,
-                content_type=cached.content_type,
+            refreshed = dataclasses.replace(
+                cached,
                 fetched_at=time.time(),
                 etag=response.headers.get("etag", cached.etag),
                 last_modified=response.headers.get("last-modified", cached.last_modified),
                 max_age=caching.max_age if caching else cached.max_age,
                 no_cache=caching.no_cache if caching else cached.no_cache,
-                body=cached.body,
             )
-            keep = caching is None or caching.store
-            if self.cache is not None and keep and refreshed.differs_from(cached):
-                self.cache.save(accept, refreshed)
-            return _Page(cached.body, cached.content_type, cached.final_url)
+            return self._digested(
+                accept,
+                refreshed,
+                summarize,
+                on_disk=True,
+                store=caching is None or caching.store,
+                changed=refreshed.differs_from(cached),
+            )
         if status in (404, 410):
             return None
         if status in (401, 403):
@@ -1120,26 +1344,56 @@ class IndexClient:
                 f"for {redact_url(url)}"
             )
         self._count("downloaded")
-        body = response.body
-        content_type = response.headers.get("content-type", "")
-        if self.cache is not None:
-            caching = _cache_control(response.headers)
-            if caching is None or caching.store:
-                self.cache.save(
-                    accept,
-                    _CacheEntry(
-                        url=url,
-                        final_url=final_url,
-                        content_type=content_type,
-                        fetched_at=time.time(),
-                        etag=response.headers.get("etag"),
-                        last_modified=response.headers.get("last-modified"),
-                        max_age=caching.max_age if caching else None,
-                        no_cache=caching.no_cache if caching else False,
-                        body=body,
-                    ),
-                )
-        return _Page(body, content_type, final_url)
+        caching = _cache_control(response.headers)
+        entry = _CacheEntry(
+            url=url,
+            final_url=final_url,
+            content_type=response.headers.get("content-type", ""),
+            fetched_at=time.time(),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            max_age=caching.max_age if caching else None,
+            no_cache=caching.no_cache if caching else False,
+            body=response.body,
+        )
+        return self._digested(
+            accept,
+            entry,
+            summarize,
+            on_disk=False,
+            store=caching is None or caching.store,
+            changed=True,
+        )
+
+    def _digested(
+        self,
+        accept: str,
+        entry: _CacheEntry,
+        summarize: Callable[[_Page], list[Any]] | None,
+        *,
+        on_disk: bool,
+        store: bool,
+        changed: bool,
+    ) -> _Page:
+        """``entry`` as a page, digested when asked, and written to the cache when it changed
+        (a new response, new validators or a new digest) and ``store`` allows it.
+
+        ``on_disk``: the cache already holds this response's body (a hit or a 304).
+        """
+        page = _Page(entry.body, entry.content_type, entry.final_url, entry.digest)
+        if summarize is not None and page.digest is None:
+            if page.body is None:  # the digest did not load after all: read the body
+                reread = self.cache.load(entry.url, accept) if self.cache else None
+                page = dataclasses.replace(page, body=reread.body if reread else b"")
+            page = dataclasses.replace(page, digest=summarize(page))
+            entry = dataclasses.replace(entry, body=page.body, digest=page.digest)
+            changed = True
+        if self.cache is None:
+            return page
+        if store and changed:
+            self.cache.save(accept, entry)
+            on_disk = True
+        return dataclasses.replace(page, cached=on_disk)
 
     def _send(self, url: str, origin: IndexUrl, headers: dict[str, str]) -> tuple[Response, str]:
         """GET with bounded retries; the final response and the URL it came from."""
@@ -1210,6 +1464,62 @@ class IndexClient:
         with self._lock:
             self._seconds += elapsed
             self._records.append(RequestRecord(redact_url(url), status, elapsed, outcome))
+
+
+class _PageFiles:
+    """The files of one index page, built only when a release's ``files`` are asked for.
+
+    The page is read again from the cache (or kept in memory when it could not be cached)
+    and parsed whole once; lock files' hashes are the only common reason to get here.
+    """
+
+    def __init__(self, client: IndexClient, url: str, index: IndexUrl, project: NormalizedName):
+        self._client = client
+        self._url = url
+        self._index = index
+        self._project = project
+        self._body: _Page | None = None
+        self._files: dict[Version, tuple[DistFile, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def keep(self, page: _Page) -> None:
+        """Remember ``page`` itself when the cache cannot give its body back later."""
+        if not page.cached and page.body is not None:
+            self._body = page
+
+    def page(self) -> _Page:
+        """The page, from memory, the cache, or (the cache was cleared meanwhile) the index."""
+        if self._body is not None:
+            return self._body
+        client = self._client
+        entry = client.cache.load(self._url, ACCEPT) if client.cache else None
+        if entry is not None and entry.body is not None:
+            return _Page(entry.body, entry.content_type, entry.final_url)
+        page = client.page_again(self._url, self._index)
+        if page is None:
+            raise ExternalError(
+                f"index {self._index.display} no longer lists {self._project} "
+                f"({redact_url(self._url)})"
+            )
+        return page
+
+    def files_of(self, version: Version) -> tuple[DistFile, ...]:
+        with self._lock:
+            if self._files is None:
+                grouped: dict[Version, list[DistFile]] = {}
+                for dist in self._client._parse(self.page(), self._index):
+                    found = version_from_filename(dist.filename, self._project)
+                    if found is not None:
+                        grouped.setdefault(found, []).append(dist)
+                self._files = {v: tuple(files) for v, files in grouped.items()}
+            return self._files.get(version, ())
+
+
+def _json_problem(exc: Exception) -> str:
+    """What is wrong with a JSON page: a decoding error, or what the page's shape breaks."""
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        return f"invalid JSON ({exc})"
+    return str(exc)
 
 
 class _Stopped(Exception):
