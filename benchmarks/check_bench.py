@@ -12,7 +12,8 @@ the same versions. Each round runs, in a rotating order:
 
 once with a cold cache (a fresh ``XDG_CACHE_HOME`` for that run, so greenbump's HTTP cache, pip's
 HTTP cache and uv's cache are all empty) and once warm (the tool's own cache dir, filled by an
-untimed first run). Wall time, CPU time and peak RSS come from ``os.wait4`` on the child.
+untimed first run). Wall and CPU time come from ``os.wait4`` on the child, peak RSS from GNU
+``time`` (see :func:`run_timed`).
 Medians are over ``--runs`` rounds; ratios are ratios of medians. A second greenbump run per
 round goes through a tiny in-process driver that reports import time and ``main()`` time apart.
 
@@ -105,15 +106,40 @@ class Sample:
     requests: int = 0  # index page requests the local index saw (0 on the real index)
 
 
+def _gnu_time() -> str | None:
+    """GNU ``time``, when installed: it reports a child's own peak RSS.
+
+    ``ru_maxrss`` from ``os.wait4`` is not that: Linux carries a process's high-water mark
+    across ``fork`` and ``exec``, so every child of this benchmark (which holds the index
+    server) reports at least this process's size. GNU ``time`` is a small C parent.
+    """
+    path = shutil.which("time") or "/usr/bin/time"
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return path if "GNU" in done.stdout + done.stderr else None
+
+
+GNU_TIME = _gnu_time()
+
+
 def run_timed(
     argv: Sequence[str | Path], env: Mapping[str, str], cwd: Path, *, check: bool = True
 ) -> Sample:
-    """Run ``argv`` to completion; wall time, CPU time and peak RSS from ``os.wait4``."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``argv`` to completion; wall and CPU time from ``os.wait4``, the peak RSS from GNU
+    ``time`` (else ``wait4``'s, which has this process's size as a floor)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        report = Path(scratch) / "rss"
+        command = [str(a) for a in argv]
+        if GNU_TIME:
+            command = [GNU_TIME, "-o", str(report), "-f", "%M", *command]
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [str(a) for a in argv], stdout=out, stderr=err, env=dict(env), cwd=cwd
-        )
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=dict(env), cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -121,10 +147,14 @@ def run_timed(
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
+        peak_kib = float(usage.ru_maxrss)
+        if GNU_TIME and report.is_file():
+            lines = report.read_text().split()
+            peak_kib = float(lines[-1]) if lines and lines[-1].isdigit() else peak_kib
     if check and process.returncode != 0:
         shown = " ".join(shlex.quote(str(a)) for a in argv)
         raise RuntimeError(f"exit {process.returncode}: {shown}\n{stderr[-3000:]}")
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024, stdout)
 
 
 def median(values: Sequence[float]) -> float:

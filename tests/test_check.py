@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from greenbump.inventory import build_inventory
 from greenbump.main import main
-from localindex import LocalIndex, Release
+from greenbump.project import load_project
+from greenbump.query import fetching_pages
+from localindex import Fault, LocalIndex, Release
 
 CORPUS_VULNS = Path(__file__).parents[2] / "shared" / "corpus" / "advisories" / "vulns"
 
@@ -344,3 +349,25 @@ def test_releases_with_only_wheels_for_another_python_are_not_candidates(
 
     assert latest("3.10") == "1.5.0"  # abi3 wheels built for 3.8 install on 3.10
     assert latest("3.11") == "3.0.0"
+
+
+def test_leaving_the_background_lookup_early_stops_it(
+    tmp_path: Path, make_index: Callable[..., LocalIndex]
+) -> None:
+    """``check`` reads advisories while the index answers; if that fails, lookups stop."""
+    names = [f"slow{i}" for i in range(40)]
+    index = make_index([Release(name, "1.0.0") for name in names])
+    index.add_fault(Fault(re.compile(r"^/simple/"), delay=0.3))
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text("".join(f"{name}==1.0.0\n" for name in names))
+    project = load_project(root)
+    packages = build_inventory(project)
+    with (
+        pytest.raises(RuntimeError, match="advisories failed"),
+        fetching_pages(project, packages, index_url=index.index_url, ttl=0, refresh=True, jobs=2),
+    ):
+        raise RuntimeError("advisories failed")
+    # Two lookups were in flight; the other 38 were never asked for (40 x 0.3 s otherwise).
+    assert index.count(prefix="/simple/") <= 4
+    assert not [t for t in threading.enumerate() if t.name.startswith("greenbump-")]

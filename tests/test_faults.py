@@ -75,7 +75,10 @@ def test_index_faults_are_exit_3_and_change_nothing(
     (tmp_path / "requirements.txt").write_text("alpha==1.0.0\n")
     before = (tmp_path / "requirements.txt").read_bytes()
     argv = [command, str(tmp_path), "--index-url", index.index_url, "--index-timeout", "1"]
-    argv += ["--advisories", str(tmp_path)] if command == "check" else ["--dry-run"]
+    osv = tmp_path.parent / f"{tmp_path.name}-osv"  # local: no network; reads fine
+    osv.mkdir()
+    (osv / "PYSEC-0000-1.json").write_text(json.dumps({"id": "PYSEC-0000-1", "affected": []}))
+    argv += ["--advisories", str(osv)] if command == "check" else ["--dry-run"]
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 3, err

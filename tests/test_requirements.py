@@ -20,6 +20,7 @@ from greenbump.errors import InputError
 from greenbump.model import Declaration, DependencyFile, FileKind, Include, Span, Style
 from greenbump.readers import parse
 from greenbump.readers.requirements import (
+    _parse_requirement,
     _shell_split,
     compile_command,
     is_compiled,
@@ -1122,3 +1123,31 @@ def test_corpus_compiled_files_are_detected() -> None:
         text = path.read_text()
         assert is_compiled(text), path
         assert compile_command(text), path
+
+
+_NAMES = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,8}[A-Za-z0-9])?", fullmatch=True)
+_VERSIONS = st.one_of(
+    st.from_regex(
+        r"v?[0-9]{1,3}(\.[0-9]{1,3}){0,3}((a|b|rc)[0-9])?(\.post[0-9])?(\.dev[0-9])?",
+        fullmatch=True,
+    ),
+    st.from_regex(r"[0-9]\.[0-9](\.\*|\+[a-z0-9]{1,4}|-[0-9]|[a-z]{1,3})?", fullmatch=True),
+    st.text(alphabet="0123456789.*+!-_abcv ", min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=400)
+@given(name=_NAMES, gap=st.sampled_from(["", " ", "\t", "  "]), version=_VERSIONS)
+def test_plain_pins_are_read_as_packaging_reads_them(name: str, gap: str, version: str) -> None:
+    """The shortcut for ``name==version`` accepts and names exactly what packaging does."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    text = f"{name}{gap}=={gap}{version}".strip()
+    try:
+        expected = Requirement(text)
+    except InvalidRequirement:
+        with pytest.raises(ValueError):
+            _parse_requirement(text)
+        return
+    parsed = _parse_requirement(text)
+    assert (parsed.name, parsed.url) == (expected.name, expected.url)

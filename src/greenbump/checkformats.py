@@ -11,7 +11,6 @@ from typing import Any
 
 from greenbump import __version__
 from greenbump.checkreport import SCHEMA_VERSION, CheckReport, PackageReport
-from greenbump.markdown import escape_md
 
 
 def _version_of(release: object | None) -> str | None:
@@ -115,6 +114,8 @@ def _package_json(item: PackageReport) -> dict[str, Any]:
 
 def to_markdown(report: CheckReport) -> str:
     """A note for people: what is dangerous, what is behind ("what will change" preview)."""
+    from greenbump.markdown import escape_md  # deferred: its html import builds a large table
+
     lines = [f"# Dependency check: {escape_md(report.project)}", "", summary_line(report), ""]
     if report.vulnerable:
         lines += [

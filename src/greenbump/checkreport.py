@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from greenbump.advisories import CheckResult, Finding
 from greenbump.candidates import Candidates, Filters, ReleaseLike, UpdateKind, find_candidates
-from greenbump.index import ProjectPage
-from greenbump.inventory import Package
+
+if TYPE_CHECKING:  # annotations only: building a report needs neither the index nor advisories
+    from greenbump.advisories.matching import CheckResult, Finding
+    from greenbump.index import ProjectPage
+    from greenbump.inventory import Package
 
 SCHEMA_VERSION = 1
 

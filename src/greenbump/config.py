@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from greenbump.errors import InputError
 from greenbump.textio import read_text
 
@@ -80,6 +77,9 @@ def load_settings(root: Path) -> Settings:
 
 
 def _parse(path: Path, rel: PurePosixPath) -> dict[str, Any]:
+    import tomlkit  # deferred: a project without a TOML settings file never needs it
+    import tomlkit.exceptions
+
     try:
         return tomlkit.parse(read_text(path, display=Path(rel))).unwrap()
     except tomlkit.exceptions.ParseError as exc:

@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import email.utils
 import functools
 import hashlib
 import json
@@ -52,20 +51,17 @@ import os
 import re
 import ssl
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from email.utils import parsedate_to_datetime  # loaded by http.client anyway
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
-import certifi  # the Mozilla CA bundle, as httpx and pip use it
 import platformdirs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
@@ -467,41 +463,6 @@ def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
     return base, hashes
 
 
-class _AnchorParser(HTMLParser):
-    """Collects ``<a>`` tags (attributes and text) and the first ``<base href>``."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._current: tuple[dict[str, str | None], list[str]] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._flush()
-            self._current = (dict(attrs), [])
-
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._current[1].append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._current is not None:
-            attrs, text = self._current
-            self.anchors.append((attrs, "".join(text).strip()))
-            self._current = None
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-
-
 def parse_html_page(text: str, page_url: str, origin: str) -> list[DistFile]:
     """The files a PEP 503 page (or a find-links page) links to.
 
@@ -509,7 +470,9 @@ def parse_html_page(text: str, page_url: str, origin: str) -> list[DistFile]:
     with or without a reason; a ``#sha256=`` fragment is the file's hash. The file name is the
     last path segment of the link, as pip and uv take it, falling back to the link text.
     """
-    parser = _AnchorParser()
+    from greenbump.htmlpage import AnchorParser  # deferred: most indexes answer in JSON
+
+    parser = AnchorParser()
     parser.feed(text)
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url
@@ -907,6 +870,8 @@ class HttpCache:
             if not self._made:
                 self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._made = True
+            import tempfile  # deferred: a warm run writes nothing
+
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".entry")
             try:
                 with os.fdopen(fd, "wb") as handle:
@@ -948,6 +913,8 @@ def _ssl_context(cafile: str | None, env_file: str | None, env_dir: str | None) 
         return ssl.create_default_context(cafile=cafile)
     if env_file or env_dir:
         return ssl.create_default_context(cafile=env_file or None, capath=env_dir or None)
+    import certifi  # the Mozilla CA bundle, as httpx and pip use it
+
     return ssl.create_default_context(cafile=certifi.where())
 
 
@@ -1017,6 +984,11 @@ class IndexClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Give up: lookups not yet started are skipped and those in flight fail at once."""
+        self._stopped.set()
         self.close()
 
     def close(self) -> None:
@@ -1128,8 +1100,7 @@ class IndexClient:
             done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in futures if f in done and f.exception() is not None), None)
             if failed is not None:
-                self._stopped.set()
-                self.close()  # cut requests in flight short: the outage is already known
+                self.stop()  # cut requests in flight short: the outage is already known
                 pool.shutdown(wait=True, cancel_futures=True)
                 failed.result()  # raises its error
             return {project: f.result() for project, f in zip(wanted, futures, strict=True)}
@@ -1214,7 +1185,7 @@ class IndexClient:
     def _local_index_files(self, index: IndexUrl, project: NormalizedName) -> list[DistFile] | None:
         """A ``file://`` index: ``<root>/<project>/index.html``, or the directory's files."""
         self._count("local_reads")
-        root = Path(url2pathname(urlsplit(index.url).path))
+        root = _local_path(index.url)
         if not root.is_dir():
             raise ExternalError(f"index {index.display} is not a directory")
         directory = root / project
@@ -1266,7 +1237,7 @@ class IndexClient:
         parts = urlsplit(location.url)
         if parts.scheme == "file":
             self._count("local_reads")
-            path = Path(url2pathname(parts.path))
+            path = _local_path(location.url)
             if path.is_dir():
                 return _directory_files(path, location.url)
             if path.is_file():
@@ -1544,10 +1515,17 @@ def _retry_after(value: str | None) -> float | None:
     if value.strip().isdigit():
         return float(value.strip())
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def _local_path(url: str) -> Path:
+    """The path a ``file://`` URL names."""
+    from urllib.request import url2pathname  # deferred: only file:// locations need it
+
+    return Path(url2pathname(urlsplit(url).path))
 
 
 def _same_host(source: str, target: str) -> bool:

@@ -56,9 +56,7 @@ out of every ``repr``, so messages built from a config never show them.
 
 from __future__ import annotations
 
-import configparser
 import logging
-import netrc
 import os
 import re
 import shutil
@@ -67,16 +65,15 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
-
-import tomlkit
-import tomlkit.exceptions
 
 from greenbump.errors import ExternalError, InputError
 from greenbump.model import DependencyFile, FileKind
 from greenbump.redact import looks_like_token, redact_url
+
+if TYPE_CHECKING:
+    import netrc
 
 log = logging.getLogger(__name__)
 
@@ -381,6 +378,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"not UTF-8: {exc.reason}", path) from exc
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path) from exc
+    import tomlkit  # deferred: most projects have no uv.toml and no [tool.uv] to read
+    import tomlkit.exceptions
+
     try:
         document = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
@@ -519,6 +519,8 @@ def _pip_file_layers(env: Mapping[str, str]) -> list[_Layer]:
     for path in pip_config_files(env):
         if not path.is_file():
             continue
+        import configparser  # deferred: most machines have no pip configuration file
+
         parser = configparser.RawConfigParser()
         try:
             parser.read(path, encoding="utf-8")
@@ -563,6 +565,8 @@ class _Credentials:
         if not self._netrc_loaded:
             self._netrc_loaded = True
             if self.netrc_path.is_file():
+                import netrc  # deferred: only a machine with a netrc file needs it
+
                 try:
                     self._netrc = netrc.netrc(str(self.netrc_path))
                 except (netrc.NetrcParseError, OSError, UnicodeDecodeError) as exc:
@@ -594,6 +598,8 @@ def _normalize_location(raw: str, base_dir: Path | None) -> str:
     if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", value):
         return value
     if value.lower().startswith("file:"):  # file:/path, which pip accepts too
+        from urllib.request import url2pathname  # deferred: urllib.request is a heavy import
+
         return Path(url2pathname(value[5:])).resolve().as_uri()
     path = Path(value).expanduser()
     if not path.is_absolute():
@@ -650,7 +656,7 @@ def _make_entry(
 # --- pip's built-in default ------------------------------------------------------------------
 
 _PIP_DEFAULT_CODE = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
-_UV_DEFAULT_RE = re.compile(r"by\s+default:\s*<([A-Za-z][A-Za-z0-9+.\-]*://[^>\s]+)>")
+_UV_DEFAULT = r"by\s+default:\s*<([A-Za-z][A-Za-z0-9+.\-]*://[^>\s]+)>"  # compiled when used
 _default_index_cache: dict[str, tuple[str, str]] = {}
 
 
@@ -704,7 +710,7 @@ def _ask_uv(uv_bin: str) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    match = _UV_DEFAULT_RE.search(done.stdout)
+    match = re.search(_UV_DEFAULT, done.stdout)
     return _valid_index_url(match.group(1)) if match else None
 
 

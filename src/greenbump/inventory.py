@@ -16,9 +16,7 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from greenbump.model import Declaration, DependencyFile, Style
-from greenbump.poetry_constraints import poetry_to_specifier
 from greenbump.project import Project
-from greenbump.readers.pyproject import pipfile_specifier
 
 
 @dataclass(frozen=True)
@@ -60,11 +58,15 @@ def declared_specifiers(decl: Declaration) -> list[SpecifierSet]:
         return []
     try:
         if decl.style is Style.POETRY:
+            from greenbump.poetry_constraints import poetry_to_specifier  # Poetry projects only
+
             converted = poetry_to_specifier(text)
             if isinstance(converted, list):
                 return []  # a union ("^1 || ^2") cannot be one SpecifierSet; do not guess
             return [converted]
         if decl.style is Style.PIPFILE:
+            from greenbump.readers.pyproject import pipfile_specifier  # deferred: pulls in tomlkit
+
             return [pipfile_specifier(text)]
         return [SpecifierSet(text)]
     except (InvalidSpecifier, ValueError):

@@ -7,11 +7,8 @@ owns the single place where exceptions become messages and exit codes.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write_crash_log(exc: BaseException) -> Path:
+    import datetime  # deferred, like the two below: only a crash needs them
+    import tempfile
+    import traceback
+
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder = Path(tempfile.gettempdir())
     path = folder / f"greenbump-crash-{stamp}-{os.getpid()}.log"

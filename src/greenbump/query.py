@@ -7,25 +7,25 @@ the declaring file and line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import tomlkit
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
-from greenbump.advisories import AdvisorySource, CheckResult, OsvApi, OsvDirectory
-from greenbump.advisories.api import DEFAULT_OSV_API
+from greenbump.advisories import AdvisorySource, CheckResult
 from greenbump.candidates import lowest_python
 from greenbump.errors import InputError
 from greenbump.index import IndexClient, ProjectNotFound, ProjectPage
 from greenbump.indexconfig import IndexConfig, resolve_index_config
 from greenbump.inventory import Package
-from greenbump.poetry_constraints import poetry_to_specifier
 from greenbump.project import Project
 from greenbump.textio import read_text
 
@@ -117,6 +117,10 @@ def _requires_python(project: Project) -> SpecifierSet | None:
     path = project.root / "pyproject.toml"
     if not path.is_file():
         return None
+    import tomlkit  # deferred: a requirements-only project never loads it
+
+    from greenbump.poetry_constraints import poetry_to_specifier
+
     data = tomlkit.parse(read_text(path, display=Path("pyproject.toml"))).unwrap()
     value = data.get("project", {}).get("requires-python")
     if value is None:
@@ -148,26 +152,73 @@ def fetch_pages(
     timeout: float = 30.0,
 ) -> dict[NormalizedName, ProjectPage]:
     """Index pages for every package that comes from an index; unknown ones are input errors."""
+    with fetching_pages(
+        project,
+        packages,
+        index_url=index_url,
+        extra_index_urls=extra_index_urls,
+        config=config,
+        ttl=ttl,
+        refresh=refresh,
+        jobs=jobs,
+        timeout=timeout,
+    ) as pages:
+        return pages()
+
+
+@contextlib.contextmanager
+def fetching_pages(
+    project: Project,
+    packages: list[Package],
+    *,
+    index_url: str | None = None,
+    extra_index_urls: list[str] | None = None,
+    config: IndexConfig | None = None,
+    ttl: float,
+    refresh: bool,
+    jobs: int,
+    timeout: float = 30.0,
+) -> Iterator[Callable[[], dict[NormalizedName, ProjectPage]]]:
+    """:func:`fetch_pages` started in the background; call the yielded function for them.
+
+    A check spends most of its time waiting for the index, so the caller reads advisories
+    and loads its report code meanwhile. Leaving the block early stops the lookups.
+    """
     if config is None:
         config = index_config(project, index_url, extra_index_urls or [])
     wanted = [p for p in packages if p.from_index]
+    client = IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout)
+    worker = ThreadPoolExecutor(1, thread_name_prefix="greenbump-lookup")
+    lookup = worker.submit(client.fetch_many, [p.key for p in wanted], jobs)
 
-    with IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout) as client:
-        found = client.fetch_many([p.key for p in wanted], concurrency=jobs)
-    pages: dict[NormalizedName, ProjectPage] = {}
-    for package in wanted:
-        page = found[package.key]
-        if isinstance(page, ProjectNotFound):
-            decl = package.declarations[0]
-            raise InputError(page.message, decl.file, decl.line)
-        pages[package.key] = page
-    return pages
+    def pages() -> dict[NormalizedName, ProjectPage]:
+        found = lookup.result()
+        result: dict[NormalizedName, ProjectPage] = {}
+        for package in wanted:
+            page = found[package.key]
+            if isinstance(page, ProjectNotFound):
+                decl = package.declarations[0]
+                raise InputError(page.message, decl.file, decl.line)
+            result[package.key] = page
+        return result
+
+    try:
+        yield pages
+    finally:
+        if not lookup.done():
+            client.stop()
+        worker.shutdown(wait=True)
+        client.close()
 
 
 def advisory_source(path: str | None, api_url: str | None) -> AdvisorySource:
     """A local OSV database when one is given, else the OSV API."""
     if path:
+        from greenbump.advisories.local import OsvDirectory
+
         return OsvDirectory(Path(path).expanduser())
+    from greenbump.advisories.api import DEFAULT_OSV_API, OsvApi
+
     return OsvApi(api_url or DEFAULT_OSV_API)
 
 

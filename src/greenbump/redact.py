@@ -13,6 +13,7 @@ the user which account was used; a username that looks like a token (a lone
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from urllib.parse import quote
@@ -41,19 +42,32 @@ _TOKEN_PREFIXES = (
 
 # The authority of a URL: after "scheme://" up to the first "/", "?" or "#".
 _URL_HEAD = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<authority>[^/?#]*)")
-# Any URL inside free text. Quotes, angle brackets, backticks and whitespace end it.
-# The lookbehind anchors the scheme at a word start: without it a long run of letters with no
-# "://" is retried from every position (quadratic on base64 blobs in test output).
-_URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]+")
-# Query parameters whose values are secrets.
-_SECRET_PARAM = re.compile(
-    r"(?P<key>(?:^|[?&;])[^=&;#]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|auth"
-    r"|signature|sig|credential|access[_-]?key|private[_-]?key)[^=&;#]*=)(?P<value>[^&;#]*)",
-    re.IGNORECASE,
-)
 # Secrets shorter than this are not replaced inside free text: replacing every "ab" in a
 # message would destroy it, and such strings are not meaningful secrets anyway.
 _MIN_SECRET_LEN = 4
+
+# The two patterns below serve rarer paths (free text, URLs with a query) and are compiled on
+# first use; the index client redacts every page URL, which needs only ``_URL_HEAD``.
+
+
+@functools.cache
+def _url_in_text() -> re.Pattern[str]:
+    """Any URL inside free text. Quotes, angle brackets, backticks and whitespace end it.
+
+    The lookbehind anchors the scheme at a word start: without it a long run of letters with
+    no "://" is retried from every position (quadratic on base64 blobs in test output).
+    """
+    return re.compile(r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>\"'`]+")
+
+
+@functools.cache
+def _secret_param() -> re.Pattern[str]:
+    """Query parameters whose values are secrets."""
+    return re.compile(
+        r"(?P<key>(?:^|[?&;])[^=&;#]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|auth"
+        r"|signature|sig|credential|access[_-]?key|private[_-]?key)[^=&;#]*=)(?P<value>[^&;#]*)",
+        re.IGNORECASE,
+    )
 
 
 def looks_like_token(value: str) -> bool:
@@ -104,7 +118,7 @@ def _redact_query(rest: str) -> str:
     fragment_start = rest.find("#", query_start)
     end = len(rest) if fragment_start < 0 else fragment_start
     query = rest[query_start:end]
-    redacted = _SECRET_PARAM.sub(
+    redacted = _secret_param().sub(
         lambda m: m.group("key") + (MASK if m.group("value") else ""),
         query,
     )
@@ -135,7 +149,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     netrc) that may appear outside a URL, such as in an environment dump or an error from a
     subprocess; they are replaced as they are and in their percent-encoded form.
     """
-    redacted = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    redacted = _url_in_text().sub(lambda m: redact_url(m.group(0)), text)
     variants: set[str] = set()
     for secret in secrets:
         if len(secret) < _MIN_SECRET_LEN:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,6 +54,8 @@ def write_text(path: Path, text: str, *, durable: bool = True) -> None:
         mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    import tempfile  # deferred: most commands only read files
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".greenbump-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

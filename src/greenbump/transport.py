@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import os
 import socket
 import ssl
 import threading
@@ -35,7 +36,6 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
-from urllib.request import getproxies_environment, proxy_bypass
 
 _CHUNK = 256 * 1024
 _STALE = (
@@ -99,7 +99,7 @@ class Transport:
         self._user_agent = user_agent
         self._make_context = ssl_context
         self._context: ssl.SSLContext | None = None
-        self._proxies = getproxies_environment()
+        self._proxies = _environment_proxies()
         self._lock = threading.Lock()
         self._idle: dict[_Route, list[http.client.HTTPConnection]] = {}
         self._busy: set[http.client.HTTPConnection] = set()
@@ -261,7 +261,11 @@ class Transport:
 
     def _proxy_for(self, scheme: str, host: str) -> str | None:
         proxy = self._proxies.get(scheme) or self._proxies.get("all")
-        if not proxy or proxy_bypass(host):
+        if not proxy:
+            return None
+        from urllib.request import proxy_bypass  # deferred with getproxies_environment
+
+        if proxy_bypass(host):
             return None
         return proxy if "://" in proxy else f"http://{proxy}"
 
@@ -316,6 +320,16 @@ class _Decoder:
             raise BodyTooLarge(self.limit)
         if data:
             self.parts.append(data)
+
+
+def _environment_proxies() -> dict[str, str]:
+    """``urllib.request.getproxies_environment()``; that module (a heavy import) is only
+    loaded when some ``*_proxy`` variable is set, which most runs do not have."""
+    if not any(value and name.lower().endswith("_proxy") for name, value in os.environ.items()):
+        return {}  # what getproxies_environment() answers then
+    from urllib.request import getproxies_environment
+
+    return getproxies_environment()
 
 
 def _remaining(deadline: float, timeout: float) -> float:

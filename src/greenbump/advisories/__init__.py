@@ -10,10 +10,14 @@ Results are :class:`CheckResult` per package version, holding :class:`Finding` v
 vulnerability, aliases merged). A result is either checked or carries the reason it is not:
 greenbump never turns "could not look" into "nothing found". :func:`smallest_fix` picks the
 smallest upgrade that clears every finding of a package.
+
+The two sources are imported on first use (``from greenbump.advisories import OsvApi`` works
+as usual): a run reads a local database or asks the API, never both.
 """
 
-from greenbump.advisories.api import DEFAULT_OSV_API, OsvApi
-from greenbump.advisories.local import OsvDirectory
+import importlib
+from typing import TYPE_CHECKING
+
 from greenbump.advisories.matching import (
     CheckResult,
     Finding,
@@ -36,6 +40,22 @@ from greenbump.advisories.records import (
     parse_version,
 )
 from greenbump.advisories.source import AdvisorySource
+
+if TYPE_CHECKING:
+    from greenbump.advisories.api import DEFAULT_OSV_API, OsvApi
+    from greenbump.advisories.local import OsvDirectory
+
+_LAZY = {"DEFAULT_OSV_API": "api", "OsvApi": "api", "OsvDirectory": "local"}
+
+
+def __getattr__(name: str) -> object:
+    """The names of :data:`_LAZY`, imported from their module on first access (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_OSV_API",

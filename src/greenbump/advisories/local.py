@@ -31,10 +31,9 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -48,6 +47,9 @@ from greenbump.advisories.records import (
 )
 from greenbump.advisories.source import AdvisorySource
 from greenbump.errors import InputError
+
+if TYPE_CHECKING:
+    import zipfile
 
 SUFFIXES = (".json", ".yaml", ".yml")
 MAX_RECORD_BYTES = 32 * 1024 * 1024  # a single OSV record is kilobytes; anything this big is not
@@ -183,6 +185,8 @@ class _ZipTree(_Tree):
 
     @contextlib.contextmanager
     def _open(self) -> Iterator[zipfile.ZipFile]:
+        import zipfile  # deferred: only zipped databases need it
+
         try:
             archive = zipfile.ZipFile(self.root)
         except (OSError, zipfile.BadZipFile) as exc:
@@ -192,6 +196,8 @@ class _ZipTree(_Tree):
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Reader]:
+        import zipfile
+
         with self._open() as archive:
 
             def read(member: str) -> bytes:
@@ -247,7 +253,7 @@ class OsvDirectory(AdvisorySource):
             raise InputError("no such file or directory (expected an OSV database)", self.path)
         if self.path.is_dir():
             self._tree: _Tree = _DirTree(self.path)
-        elif zipfile.is_zipfile(self.path):
+        elif _is_zip(self.path):
             self._tree = _ZipTree(self.path)
         elif self.path.is_file() and self.path.name.lower().endswith(SUFFIXES):
             self._tree = _FileTree(self.path)
@@ -464,6 +470,8 @@ class OsvDirectory(AdvisorySource):
             {"format": CACHE_FORMAT, "source": self.path.resolve().as_posix(), "files": files},
             separators=(",", ":"),
         ).encode()
+        import tempfile  # deferred: only a cache writes files
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
@@ -478,6 +486,12 @@ class OsvDirectory(AdvisorySource):
             self._warnings[f"{path.as_posix()}: cannot write the advisory cache: {exc}"] = None
             return
         self._cache_dirty = False
+
+
+def _is_zip(path: Path) -> bool:
+    import zipfile  # deferred: a database is most often a directory
+
+    return zipfile.is_zipfile(path)
 
 
 def _keep_latest(latest: dict[str, Advisory], advisory: Advisory | None) -> None:

@@ -6,29 +6,30 @@ import argparse
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from greenbump.candidates import Filters
-from greenbump.checkformats import HEADERS, summary_line, table_rows, to_json, to_markdown, to_sarif
-from greenbump.checkreport import CheckReport, build_report
 from greenbump.config import load_settings
 from greenbump.errors import EXIT_GATE
 from greenbump.inventory import build_inventory
 from greenbump.project import load_project
-from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages, target_python
-from greenbump.render import print_json, print_table
+from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, target_python
 from greenbump.textio import write_text
+
+if TYPE_CHECKING:
+    from greenbump.checkreport import CheckReport
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the project and print the report."""
+    """Check the project and print the report.
+
+    The index lookups start first and run in the background: advisories are read and the
+    report code imported while the index answers.
+    """
     project = load_project(args.path)
     settings = load_settings(project.root)
     packages = build_inventory(project)
-    filters = Filters(
-        python=target_python(args.python or settings.get("python"), project),
-        allow_prereleases=bool(args.allow_prereleases or settings.get("allow-prereleases")),
-    )
-    pages = fetch_pages(
+    with fetching_pages(
         project,
         packages,
         index_url=args.index_url or settings.get("index-url"),
@@ -37,23 +38,35 @@ def run(args: argparse.Namespace) -> int:
         refresh=args.refresh,
         jobs=args.jobs,
         timeout=args.index_timeout,
-    )
-    source = advisory_source(args.advisories or settings.get("advisories"), args.osv_api)
-    vulns = check_vulnerabilities(source, packages)
-    report = build_report(
-        str(project.root),
-        packages,
-        pages=pages,
-        vulns=vulns,
-        filters=filters,
-        advisory_source=source.label,
-    )
+    ) as pages:
+        filters = Filters(
+            python=target_python(args.python or settings.get("python"), project),
+            allow_prereleases=bool(args.allow_prereleases or settings.get("allow-prereleases")),
+        )
+        source = advisory_source(args.advisories or settings.get("advisories"), args.osv_api)
+        vulns = check_vulnerabilities(source, packages)
+        # The report code loads while the index answers (emit's imports then cost nothing).
+        import greenbump.checkformats
+        import greenbump.render  # noqa: F401
+        from greenbump.checkreport import build_report
+
+        report = build_report(
+            str(project.root),
+            packages,
+            pages=pages(),
+            vulns=vulns,
+            filters=filters,
+            advisory_source=source.label,
+        )
     emit(report, args.format, args.output)
     return gate(report, args.fail_on or settings.get("fail-on") or "never")
 
 
 def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
     """Print (or write) the report in ``fmt``."""
+    from greenbump.checkformats import HEADERS, summary_line, table_rows
+    from greenbump.render import print_table
+
     if fmt == "table" and output is None:
         print_table(HEADERS, table_rows(report))
         print(summary_line(report))
@@ -68,6 +81,9 @@ def emit(report: CheckReport, fmt: str, output: Path | None) -> None:
 
 
 def _render(report: CheckReport, fmt: str) -> str:
+    from greenbump.checkformats import to_json, to_markdown, to_sarif
+    from greenbump.render import print_json
+
     buffer = io.StringIO()
     if fmt == "json":
         print_json(to_json(report), buffer)

@@ -34,10 +34,9 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
-from packaging.markers import Marker
-from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import parse_wheel_filename
 
 from greenbump.errors import InputError
@@ -728,6 +727,8 @@ class _Reader:
             marker_start = cut + len(separator)
             marker = args[marker_start:].strip() or None
             if marker is not None:
+                from packaging.markers import Marker  # deferred: see _parse_requirement
+
                 try:
                     Marker(zeroed[marker_start:].strip())
                 except (ValueError, RecursionError) as exc:
@@ -750,7 +751,7 @@ class _Reader:
             if not (at and not _looks_like_path(name_part)):
                 return self._link(logical, raw, start, marker, from_path=True)
         try:
-            requirement = Requirement(zeroed[start:end])
+            requirement = _parse_requirement(zeroed[start:end])
         except (ValueError, RecursionError) as exc:
             if _looks_like_directory(raw):
                 return self._link(logical, raw, start, marker, from_path=True)
@@ -978,7 +979,7 @@ def _egg_name(location: str) -> tuple[str | None, tuple[str, ...]]:
     fragment = match.group(1)
     zeroed = _stand_in_variables(fragment)
     try:
-        requirement = Requirement(zeroed)
+        requirement = _parse_requirement(zeroed)
     except (ValueError, RecursionError) as exc:
         raise ValueError(f"bad #egg= fragment {fragment!r}: {_first_line(exc)}") from exc
     name_end = len(fragment) - len(fragment.lstrip()) + len(requirement.name)
@@ -988,6 +989,38 @@ def _egg_name(location: str) -> tuple[str | None, tuple[str, ...]]:
     if rest.startswith("["):
         extras = _split_extras(rest[: rest.index("]") + 1])
     return name, extras
+
+
+class _Parsed(NamedTuple):
+    """What the reader takes from a PEP 508 requirement: the name as written, and any URL."""
+
+    name: str
+    url: str | None
+
+
+# ``name==version``: most lines of a compiled file.
+_SIMPLE_PIN = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)[ \t]*(==[ \t]*[^\s;@]+)")
+
+
+def _parse_requirement(text: str) -> _Parsed:
+    """``text`` checked as packaging's ``Requirement`` does; ``ValueError`` when it is not one.
+
+    A plain pin (a PEP 508 name and one ``==`` specifier) is checked with packaging's
+    ``Specifier`` alone: packaging's full requirement parser compiles a few dozen patterns
+    when first imported, a tenth of a plain check's start-up, for lines that need none of it.
+    """
+    match = _SIMPLE_PIN.fullmatch(text)
+    if match is not None:
+        try:
+            Specifier(match.group(2))
+        except InvalidSpecifier:
+            pass
+        else:
+            return _Parsed(match.group(1), None)
+    from packaging.requirements import Requirement
+
+    requirement = Requirement(text)
+    return _Parsed(requirement.name, requirement.url)
 
 
 def _locked_version(constraint: str) -> str | None:
