@@ -139,33 +139,6 @@ def _requires_python(project: Project) -> SpecifierSet | None:
         raise InputError(f"invalid requires-python {value!r}", "pyproject.toml") from exc
 
 
-def fetch_pages(
-    project: Project,
-    packages: list[Package],
-    *,
-    index_url: str | None = None,
-    extra_index_urls: list[str] | None = None,
-    config: IndexConfig | None = None,
-    ttl: float,
-    refresh: bool,
-    jobs: int,
-    timeout: float = 30.0,
-) -> dict[NormalizedName, ProjectPage]:
-    """Index pages for every package that comes from an index; unknown ones are input errors."""
-    with fetching_pages(
-        project,
-        packages,
-        index_url=index_url,
-        extra_index_urls=extra_index_urls,
-        config=config,
-        ttl=ttl,
-        refresh=refresh,
-        jobs=jobs,
-        timeout=timeout,
-    ) as pages:
-        return pages()
-
-
 @contextlib.contextmanager
 def fetching_pages(
     project: Project,
@@ -179,7 +152,8 @@ def fetching_pages(
     jobs: int,
     timeout: float = 30.0,
 ) -> Iterator[Callable[[], dict[NormalizedName, ProjectPage]]]:
-    """:func:`fetch_pages` started in the background; call the yielded function for them.
+    """Index pages for every package that comes from an index, looked up in the background;
+    call the yielded function for them (unknown packages are input errors then).
 
     A check spends most of its time waiting for the index, so the caller reads advisories
     and loads its report code meanwhile. Leaving the block early stops the lookups.

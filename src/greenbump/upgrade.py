@@ -37,7 +37,7 @@ from greenbump.inventory import Package, build_inventory
 from greenbump.isolate import Candidate, ProbeResult, isolate
 from greenbump.plan import Plan, Policy, Status, Target, make_plan
 from greenbump.project import Project, load_project
-from greenbump.query import advisory_source, check_vulnerabilities, fetch_pages, index_config
+from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, index_config
 from greenbump.resolve import named_in, requirement_lines, resolve
 from greenbump.runlog import RunLog
 from greenbump.testrun import TestOutcome, detect_test_command, failure_lines
@@ -144,7 +144,7 @@ def run_upgrade(
         index = index_config(project, options.index_url, list(options.extra_index_urls))
         if log is not None:
             log.add_secrets(index.secrets())
-        pages = fetch_pages(
+        with fetching_pages(
             project,
             packages,
             config=index,
@@ -152,8 +152,9 @@ def run_upgrade(
             refresh=options.refresh,
             jobs=16,
             timeout=options.index_timeout,
-        )
-        vulns = _vulnerabilities(options, packages)
+        ) as lookup:
+            vulns = _vulnerabilities(options, packages)  # while the index answers
+            pages = lookup()
     with clock("plan"):
         plan = make_plan(packages, pages, vulns, policy=options.policy, python=options.python)
     result.packages = [_initial(t) for t in plan.targets]
