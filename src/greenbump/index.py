@@ -875,7 +875,8 @@ class HttpCache:
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".entry")
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(meta).encode() + b"\n" + body)
+                    handle.write(json.dumps(meta).encode() + b"\n")
+                    handle.write(body)  # not joined: a large page is not copied again
                 Path(temp).replace(target)
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
