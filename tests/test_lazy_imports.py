@@ -85,6 +85,7 @@ def test_plain_check_run_imports_no_optional_module(
         XDG_CONFIG_DIRS=str(tmp_path / "etc"),
         PIP_CONFIG_FILE=os.devnull,
         UV_NO_CONFIG="1",
+        NO_PROXY="127.0.0.1,localhost",  # common on CI machines; names no proxy
     )
     argv = [
         "check",

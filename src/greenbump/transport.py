@@ -324,9 +324,13 @@ class _Decoder:
 
 def _environment_proxies() -> dict[str, str]:
     """``urllib.request.getproxies_environment()``; that module (a heavy import) is only
-    loaded when some ``*_proxy`` variable is set, which most runs do not have."""
-    if not any(value and name.lower().endswith("_proxy") for name, value in os.environ.items()):
-        return {}  # what getproxies_environment() answers then
+    loaded when some ``*_proxy`` variable names a proxy, which most runs do not have
+    (``no_proxy`` alone changes nothing: it is read again by ``proxy_bypass`` when used)."""
+    if not any(
+        value and name.lower().endswith("_proxy") and name.lower() != "no_proxy"
+        for name, value in os.environ.items()
+    ):
+        return {}  # no proxy: what getproxies_environment() means then, for our use
     from urllib.request import getproxies_environment
 
     return getproxies_environment()
