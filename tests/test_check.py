@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -371,3 +376,31 @@ def test_leaving_the_background_lookup_early_stops_it(
     # Two lookups were in flight; the other 38 were never asked for (40 x 0.3 s otherwise).
     assert index.count(prefix="/simple/") <= 4
     assert not [t for t in threading.enumerate() if t.name.startswith("greenbump-")]
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(
+    project: Path, vulns: Path, local_index: LocalIndex, tmp_path: Path
+) -> None:
+    """The lookups draw one erasable line on a terminal's stderr; logs get none of it."""
+    argv = [sys.executable, "-m", "greenbump", "check", str(project), "--format", "json"]
+    argv += ["--index-url", local_index.index_url, "--advisories", str(vulns)]
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "TERM")}
+    env.update(TERM="xterm", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            argv, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120, check=False
+        )
+        os.close(follower)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's other end is closed
+            while chunk := os.read(leader, 65536):
+                drawn += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["summary"]  # stdout stays clean JSON
+    assert b"querying the index [" in drawn and b"] 4/4" in drawn
+    assert drawn.endswith(b"\r\x1b[2K")  # erased before the report
+    piped = subprocess.run(argv, capture_output=True, env=env, timeout=120, check=False)
+    assert piped.returncode == 0 and b"querying" not in piped.stderr

@@ -1074,9 +1074,13 @@ class IndexClient:
         return ProjectPage(name=project, releases=merge_releases(listings), sources=tuple(sources))
 
     def fetch_many(
-        self, names: Iterable[str], concurrency: int = 8
+        self,
+        names: Iterable[str],
+        concurrency: int = 8,
+        on_page: Callable[[], None] | None = None,
     ) -> dict[str, ProjectPage | ProjectNotFound]:
         """Pages for many projects keyed by normalized name, ``concurrency`` at a time.
+        ``on_page`` is called (from the lookup threads) as each project is done.
 
         Unknown projects map to their :class:`ProjectNotFound` so one typo does not hide every
         other result; the first other error (an index down) stops the rest and is raised,
@@ -1093,6 +1097,9 @@ class IndexClient:
                 return self.fetch_project(project)
             except ProjectNotFound as missing:
                 return missing
+            finally:
+                if on_page is not None:
+                    on_page()
 
         workers = max(1, min(concurrency, len(wanted)))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="greenbump-index")

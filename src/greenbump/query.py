@@ -151,6 +151,7 @@ def fetching_pages(
     refresh: bool,
     jobs: int,
     timeout: float = 30.0,
+    on_page: Callable[[], None] | None = None,
 ) -> Iterator[Callable[[], dict[NormalizedName, ProjectPage]]]:
     """Index pages for every package that comes from an index, looked up in the background;
     call the yielded function for them (unknown packages are input errors then).
@@ -163,7 +164,7 @@ def fetching_pages(
     wanted = [p for p in packages if p.from_index]
     client = IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout)
     worker = ThreadPoolExecutor(1, thread_name_prefix="greenbump-lookup")
-    lookup = worker.submit(client.fetch_many, [p.key for p in wanted], jobs)
+    lookup = worker.submit(client.fetch_many, [p.key for p in wanted], jobs, on_page)
 
     def pages() -> dict[NormalizedName, ProjectPage]:
         found = lookup.result()

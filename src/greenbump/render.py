@@ -6,10 +6,13 @@ columns they can grep, with no box-drawing characters or escape codes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 
@@ -56,3 +59,51 @@ def print_json(document: dict[str, Any], stream: TextIO | None = None) -> None:
     out = stream if stream is not None else sys.stdout
     json.dump(document, out, indent=2, sort_keys=False)
     out.write("\n")
+
+
+class ProgressBar:
+    """One line on a terminal (``querying the index [=====     ] 80/157``), erased by
+    :meth:`close`. Safe to advance from many threads; redrawn at most every 50 ms."""
+
+    def __init__(self, what: str, total: int, stream: TextIO, width: int = 24):
+        self._what = what
+        self._total = max(1, total)
+        self._stream = stream
+        self._width = width
+        self._done = 0
+        self._drawn = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self) -> None:
+        with self._lock:
+            self._done += 1
+            now = time.monotonic()
+            if self._done < self._total and now - self._drawn < 0.05:
+                return
+            self._drawn = now
+            filled = self._width * min(self._done, self._total) // self._total
+            bar = "=" * filled + " " * (self._width - filled)
+            self._stream.write(f"\r\x1b[2K{self._what} [{bar}] {self._done}/{self._total}")
+            self._stream.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._drawn:
+                self._stream.write("\r\x1b[2K")
+                self._stream.flush()
+
+
+@contextlib.contextmanager
+def progress_bar(what: str, total: int) -> Iterator[Callable[[], None]]:
+    """A bar on stderr when it is a terminal (see :func:`fancy`); yields its ``advance``.
+
+    Elsewhere (pipes, CI, ``NO_COLOR``) nothing is drawn: logs get no carriage returns.
+    """
+    if not fancy(sys.stderr):
+        yield lambda: None
+        return
+    bar = ProgressBar(what, total, sys.stderr)
+    try:
+        yield bar.advance
+    finally:
+        bar.close()

@@ -14,6 +14,7 @@ from greenbump.errors import EXIT_GATE
 from greenbump.inventory import build_inventory
 from greenbump.project import load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, target_python
+from greenbump.render import progress_bar
 from greenbump.textio import write_text
 
 if TYPE_CHECKING:
@@ -29,16 +30,23 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(args.path)
     settings = load_settings(project.root)
     packages = build_inventory(project)
-    with fetching_pages(
-        project,
-        packages,
-        index_url=args.index_url or settings.get("index-url"),
-        extra_index_urls=args.extra_index_url or settings.get("extra-index-url", []),
-        ttl=float(args.cache_ttl if args.cache_ttl is not None else settings.get("cache-ttl", 300)),
-        refresh=args.refresh,
-        jobs=args.jobs,
-        timeout=args.index_timeout,
-    ) as pages:
+    asked = sum(1 for p in packages if p.from_index)
+    with (
+        progress_bar("querying the index", asked) as advance,
+        fetching_pages(
+            project,
+            packages,
+            index_url=args.index_url or settings.get("index-url"),
+            extra_index_urls=args.extra_index_url or settings.get("extra-index-url", []),
+            ttl=float(
+                args.cache_ttl if args.cache_ttl is not None else settings.get("cache-ttl", 300)
+            ),
+            refresh=args.refresh,
+            jobs=args.jobs,
+            timeout=args.index_timeout,
+            on_page=advance,
+        ) as pages,
+    ):
         filters = Filters(
             python=target_python(args.python or settings.get("python"), project),
             allow_prereleases=bool(args.allow_prereleases or settings.get("allow-prereleases")),
@@ -46,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
         source = advisory_source(args.advisories or settings.get("advisories"), args.osv_api)
         vulns = check_vulnerabilities(source, packages)
         # The report code loads while the index answers (emit's imports then cost nothing).
-        import greenbump.checkformats
-        import greenbump.render  # noqa: F401
+        import greenbump.checkformats  # noqa: F401
         from greenbump.checkreport import build_report
 
         report = build_report(
