@@ -22,6 +22,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from greenbump import names
 from greenbump.index import (
     _absolute,
     latest_upload,
@@ -181,3 +182,9 @@ def test_sdist_versions_match_packaging(filename: str) -> None:
     except (InvalidSdistFilename, ValueError):
         expected = None
     assert version_from_filename(filename, project) == expected
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_.~ Éß", max_size=20))
+def test_project_names_normalize_as_packaging_does(name: str) -> None:
+    assert names.canonicalize_name(name) == canonicalize_name(name)

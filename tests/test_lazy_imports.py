@@ -35,6 +35,7 @@ DEFERRED = (
     "greenbump.advisories.api",  # the OSV API
     "packaging.requirements",  # requirement lines other than plain name==version pins
     "packaging.markers",  # environment markers
+    "packaging.tags",  # wheel tags (through packaging.utils): odd wheel names only
 )
 
 

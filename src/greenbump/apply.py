@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from greenbump.candidates import UpdateKind
@@ -23,6 +22,7 @@ from greenbump.edit import set_constraint
 from greenbump.index import ProjectPage
 from greenbump.indexconfig import IndexConfig
 from greenbump.model import Declaration, DependencyFile, FileKind, Span
+from greenbump.names import canonicalize_name
 from greenbump.readers import parse
 from greenbump.readers.requirements import replace_hashes
 from greenbump.relock import relock

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from greenbump.candidates import Candidates, Filters, ReleaseLike, UpdateKind, find_candidates
+from greenbump.names import NormalizedName
 
 if TYPE_CHECKING:  # annotations only: building a report needs neither the index nor advisories
     from greenbump.advisories.matching import CheckResult, Finding

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from greenbump.errors import ExternalError
+from greenbump.names import NormalizedName, canonicalize_name
 from greenbump.proc import Completed, run
 from greenbump.redact import redact_text
 

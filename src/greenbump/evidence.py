@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-
 from greenbump.isolate import ERROR_LINES, ProbeResult
+from greenbump.names import canonicalize_name
 from greenbump.testrun import failure_lines
 
 if TYPE_CHECKING:

@@ -64,16 +64,12 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import platformdirs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    NormalizedName,
-    canonicalize_name,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
 from greenbump import __version__
 from greenbump.errors import ExternalError, InputError
 from greenbump.indexconfig import IndexConfig, IndexUrl
+from greenbump.names import NormalizedName, canonicalize_name
 from greenbump.redact import redact_text, redact_url
 from greenbump.transport import BodyTooLarge, Response, Transport, TransportError
 
@@ -373,6 +369,8 @@ def version_from_filename(filename: str, project: NormalizedName) -> Version | N
                 if len(parts) == 6 and not parts[2][:1].isdigit():
                     return None  # a build tag must start with a digit
                 return _version(parts[1])
+            from packaging.utils import parse_wheel_filename  # deferred: odd names only
+
             name, version, _build, _tags = parse_wheel_filename(filename)
             return version if name == project else None
         if filename.endswith((".tar.gz", ".zip")):

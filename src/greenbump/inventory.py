@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from greenbump.model import Declaration, DependencyFile, Style
+from greenbump.names import NormalizedName
 from greenbump.project import Project
 
 

@@ -60,8 +60,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from greenbump.names import canonicalize_name
 
 ERROR_LINES = 5  # first lines of an error kept in a HeldBack
 _TESTS_SHOWN = 3

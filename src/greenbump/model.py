@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from packaging.utils import NormalizedName, canonicalize_name
+from greenbump.names import NormalizedName, canonicalize_name
 
 
 class FileKind(enum.Enum):

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from greenbump.advisories import CheckResult
@@ -26,6 +25,7 @@ from greenbump.candidates import Filters, ReleaseLike, UpdateKind, eligible, upd
 from greenbump.errors import InputError
 from greenbump.index import ProjectPage
 from greenbump.inventory import Package
+from greenbump.names import NormalizedName, canonicalize_name
 
 LEVELS = {"patch": UpdateKind.PATCH, "minor": UpdateKind.MINOR, "major": UpdateKind.MAJOR}
 _RANK = {UpdateKind.PATCH: 0, UpdateKind.MINOR: 1, UpdateKind.MAJOR: 2}

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from packaging.utils import NormalizedName
-
 from greenbump.discover import load_files
 from greenbump.model import Declaration, DependencyFile, FileKind
+from greenbump.names import NormalizedName
 
 _LOCKS_FOR = {
     FileKind.PYPROJECT: ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml"),

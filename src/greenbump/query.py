@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from greenbump.advisories import AdvisorySource, CheckResult
@@ -26,6 +25,7 @@ from greenbump.errors import InputError
 from greenbump.index import IndexClient, ProjectNotFound, ProjectPage
 from greenbump.indexconfig import IndexConfig, resolve_index_config
 from greenbump.inventory import Package
+from greenbump.names import NormalizedName
 from greenbump.project import Project
 from greenbump.textio import read_text
 

@@ -66,7 +66,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from greenbump import proc
@@ -74,6 +73,7 @@ from greenbump.envs import bin_dir, uv_binary
 from greenbump.errors import ExternalError, GreenbumpError
 from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.model import DependencyFile, FileKind
+from greenbump.names import NormalizedName, canonicalize_name
 from greenbump.readers.locks import (
     parse_pdm_lock,
     parse_pipfile_lock,

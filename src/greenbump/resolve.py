@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
 
 from greenbump import proc
 from greenbump.envs import uv_binary
@@ -25,6 +24,7 @@ from greenbump.errors import ExternalError
 from greenbump.indexconfig import IndexConfig
 from greenbump.inventory import declared_specifiers
 from greenbump.model import Declaration
+from greenbump.names import NormalizedName, canonicalize_name
 from greenbump.project import Project
 from greenbump.redact import redact_text
 

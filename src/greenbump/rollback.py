@@ -42,11 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from greenbump import __version__
 from greenbump.errors import GreenbumpError, InputError
 from greenbump.history import HistoryStore, PackageOutcome, RunDetail
+from greenbump.names import canonicalize_name
 from greenbump.textio import decode, write_text
 from greenbump.vcs import Git, NothingToCommit
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import platformdirs
-from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from greenbump.advisories import CheckResult
@@ -35,6 +34,7 @@ from greenbump.index import ProjectPage
 from greenbump.indexconfig import IndexConfig
 from greenbump.inventory import Package, build_inventory
 from greenbump.isolate import Candidate, ProbeResult, isolate
+from greenbump.names import NormalizedName
 from greenbump.plan import Plan, Policy, Status, Target, make_plan
 from greenbump.project import Project, load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, index_config

@@ -24,10 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.utils import NormalizedName
-
 from greenbump.envs import EnvBuilder, EnvBuildError, EnvSpec, installed_files
 from greenbump.indexconfig import IndexConfig
+from greenbump.names import NormalizedName
 from greenbump.proc import kill_running
 from greenbump.resolve import Resolution, resolve
 from greenbump.testrun import TestOutcome, compare_to_baseline, rerun_failed, run_tests

@@ -34,8 +34,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName
-
 import greenbump
 from greenbump.advisories.matching import (
     CheckResult,
@@ -53,6 +51,7 @@ from greenbump.advisories.records import (
 )
 from greenbump.advisories.source import AdvisorySource
 from greenbump.errors import InputError
+from greenbump.names import NormalizedName
 
 if TYPE_CHECKING:  # imported when the API is used: a run on a local database never needs it
     import httpx

@@ -35,8 +35,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
-
 from greenbump.advisories.matching import CheckResult, PackageKey, check, package_key
 from greenbump.advisories.records import (
     Advisory,
@@ -47,6 +45,7 @@ from greenbump.advisories.records import (
 )
 from greenbump.advisories.source import AdvisorySource
 from greenbump.errors import InputError
+from greenbump.names import NormalizedName, canonicalize_name
 
 if TYPE_CHECKING:
     import zipfile

@@ -22,10 +22,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from greenbump.advisories.records import Advisory, Severity, parse_version, sort_versions
+from greenbump.names import NormalizedName, canonicalize_name
 
 PackageKey = tuple[NormalizedName, str]
 """How query results are keyed: the PEP 503-normalized name and the version as given."""

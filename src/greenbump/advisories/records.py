@@ -25,8 +25,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from greenbump.names import NormalizedName, canonicalize_name
 
 ECOSYSTEM = "PyPI"
 DETAILS_EXCERPT = 600  # characters of ``details`` kept: enough for a report, not a whole essay

@@ -28,10 +28,10 @@ from pathlib import PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
 from greenbump.errors import InputError
 from greenbump.model import Declaration, DependencyFile, FileKind, Span, Style
+from greenbump.names import canonicalize_name
 from greenbump.poetry_constraints import poetry_to_specifier
 from greenbump.readers.toml_spans import MappedString, TomlDocument, parse_toml
 from greenbump.textio import line_col

@@ -37,7 +37,6 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-from packaging.utils import parse_wheel_filename
 
 from greenbump.errors import InputError
 from greenbump.model import Declaration, DependencyFile, FileKind, Include, Span
@@ -960,6 +959,8 @@ def _wheel_name(location: str) -> str | None:
     filename = re.split(r"[/\\]", path)[-1]
     if not filename.lower().endswith(".whl"):
         return None
+    from packaging.utils import parse_wheel_filename  # deferred: wheel links only
+
     try:
         parse_wheel_filename(filename)
     except ValueError:  # InvalidWheelFilename, or a bad version inside the name
