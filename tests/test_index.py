@@ -1137,3 +1137,20 @@ def test_files_after_the_cache_was_cleared_are_fetched_again(
     assert release is not None
     assert [f.filename for f in release.files] == ["demo-2.0-py3-none-any.whl"]
     assert len(scripted.hits("/simple/demo/")) == 2
+
+
+def test_wheel_tags_expand_compressed_tag_sets() -> None:
+    files = [
+        DistFile("demo-1.0-cp38.cp39-cp38.abi3-manylinux1_x86_64.whl", "u1"),
+        DistFile("demo-1.0-cp38.cp39-cp38.abi3-win_amd64.whl", "u2"),
+        DistFile("demo-1.0-cp311-cp311-win_amd64.whl", "u3", yanked=True),  # not considered
+    ]
+    release = Release.from_files(Version("1.0"), files)
+    assert release.wheel_tags == {
+        ("cp38", "cp38"),
+        ("cp38", "abi3"),
+        ("cp39", "cp38"),
+        ("cp39", "abi3"),
+    }
+    with_sdist = Release.from_files(Version("1.0"), [*files, DistFile("demo-1.0.tar.gz", "u4")])
+    assert with_sdist.wheel_tags is None  # an sdist installs anywhere (or fails anywhere)

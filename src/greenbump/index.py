@@ -209,7 +209,7 @@ def _release(
 
 def _wheel_tags(filenames: Iterable[str]) -> frozenset[tuple[str, str]] | None:
     """``(interpreter, abi)`` of every wheel; ``None`` when any Python may install them."""
-    found: set[tuple[str, str]] = set()
+    compressed: set[tuple[str, str]] = set()  # a release's wheels repeat few of these
     for filename in filenames:
         if not filename.endswith(".whl") or filename.endswith(_UNIVERSAL):
             return None  # an sdist or a pure Python 3 wheel: installable anywhere
@@ -217,11 +217,13 @@ def _wheel_tags(filenames: Iterable[str]) -> frozenset[tuple[str, str]] | None:
         if len(parts) not in (5, 6):  # a name we cannot read says nothing either way
             return None
         # The last three parts are the compressed tag set (PEP 425: py2.py3-none-any).
-        found.update(
-            (interpreter, abi)
-            for interpreter in parts[-3].split(".")
-            for abi in parts[-2].split(".")
-        )
+        compressed.add((parts[-3], parts[-2]))
+    found = {
+        (interpreter, abi)
+        for pythons, abis in compressed
+        for interpreter in pythons.split(".")
+        for abi in abis.split(".")
+    }
     return frozenset(found) if found else None
 
 
@@ -563,17 +565,16 @@ def json_page_releases(data: object, project: NormalizedName, source: FileSource
     This is the hot path of every lookup: it checks each entry as :func:`parse_json_page`
     does but keeps only what the release rules need, a few microseconds a file.
     """
-    by_version: dict[Version, list[_Facts]] = {}
-    uploads: dict[Version, list[str]] = {}
+    by_version: dict[Version, tuple[list[_Facts], list[str]]] = {}  # facts, upload times
     for position, entry in enumerate(_json_entries(data)):
         filename, _url, _hashes, yanked = _json_entry(position, entry)
         version = version_from_filename(filename, project)
         if version is None:
             continue
-        upload = entry.get("upload-time")
-        if isinstance(upload, str):
-            uploads.setdefault(version, []).append(upload)
-        by_version.setdefault(version, []).append(
+        found = by_version.get(version)
+        if found is None:
+            found = by_version[version] = ([], [])
+        found[0].append(
             (
                 filename,
                 yanked is not False,
@@ -581,9 +582,12 @@ def json_page_releases(data: object, project: NormalizedName, source: FileSource
                 _parse_requires_python(entry.get("requires-python")),
             )
         )
+        upload = entry.get("upload-time")
+        if isinstance(upload, str):
+            found[1].append(upload)
     return [
-        _release(version, facts, source, latest_upload(uploads.get(version, ())))
-        for version, facts in by_version.items()
+        _release(version, facts, source, latest_upload(uploads))
+        for version, (facts, uploads) in by_version.items()
     ]
 
 
