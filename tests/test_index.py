@@ -43,6 +43,7 @@ from greenbump.index import (
     version_from_filename,
 )
 from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
+from greenbump.parseworker import LARGE_PAGE
 from greenbump.redact import looks_like_token, redact_text, redact_url
 from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex, uv_bin
 from localindex import Release as LocalRelease
@@ -1154,3 +1155,29 @@ def test_wheel_tags_expand_compressed_tag_sets() -> None:
     }
     with_sdist = Release.from_files(Version("1.0"), [*files, DistFile("demo-1.0.tar.gz", "u4")])
     assert with_sdist.wheel_tags is None  # an sdist installs anywhere (or fails anywhere)
+
+
+def test_large_pages_digested_by_worker_processes_match_in_place_parsing(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    """Pages above LARGE_PAGE go to the parse workers; nothing a user sees may differ."""
+    files = [
+        wheel("big", f"1.{n}", **{"upload-time": f"2024-02-{1 + n % 28:02d}T00:00:00.000000Z"})
+        for n in range(1500)
+    ] + [wheel("big", "9.0", yanked="bad", **{"requires-python": ">=3.12"})]
+    body = json_page("big", files)
+    assert len(body) > LARGE_PAGE
+    scripted.routes["/simple/big/"] = json_reply(body)
+    scripted.routes["/simple/broken/"] = json_reply(b"{" + b" " * LARGE_PAGE)
+    config = config_for(scripted.url())
+    with IndexClient(config, tmp_path / "here") as client:
+        here = client.fetch_project("big")
+    with IndexClient(config, tmp_path / "there", parse_workers=2) as client:
+        there = client.fetch_project("big")
+        with pytest.raises(ExternalError, match="invalid JSON"):
+            client.fetch_project("broken")
+    assert there == here
+    assert len(there.releases) == 1501
+    last = there.release("9.0")
+    assert last is not None and last.yanked_reason == "bad"
+    assert [f.url for f in last.files] == [scripted.url("/files/big-9.0-py3-none-any.whl")]

@@ -70,6 +70,7 @@ from greenbump import __version__
 from greenbump.errors import ExternalError, InputError
 from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.names import NormalizedName, canonicalize_name
+from greenbump.parseworker import LARGE_PAGE, ParsePool
 from greenbump.redact import redact_text, redact_url
 from greenbump.transport import BodyTooLarge, Response, Transport, TransportError
 
@@ -613,6 +614,24 @@ def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
     return max(times) if times else None
 
 
+class _NoFiles:
+    """The file source of a digest made elsewhere: files are read from the cache instead."""
+
+    def files_of(self, version: Version) -> tuple[DistFile, ...]:
+        raise LookupError("a digest made by the parse worker has no files")
+
+
+def digest_json_page(body: bytes, project: str) -> list[list[Any]]:
+    """A PEP 691 page's digest (releases sorted by version); ``ValueError`` naming what is
+    wrong with it. What :mod:`greenbump.parseworker` computes for large pages."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(_json_problem(exc)) from None
+    found = json_page_releases(data, canonicalize_name(project), _NoFiles())
+    return digest_of(sorted(found, key=_by_version))
+
+
 def _hashes(from_fragment: dict[str, str], listed: dict[str, str]) -> dict[str, str]:
     """A file's hashes with algorithm names in lower case (the page's own win over the URL's)."""
     if not from_fragment and all(name.islower() for name in listed):
@@ -942,6 +961,8 @@ class IndexClient:
     neither validators nor ``Cache-Control`` is reused; ``refresh`` ignores freshness;
     ``cache_dir=False`` turns the disk cache off. ``tries`` and ``backoff`` (seconds, doubled
     per retry, capped) bound the retries so an outage costs seconds, not minutes.
+    ``parse_workers`` processes digest large pages (:mod:`greenbump.parseworker`): for the
+    command line on a machine with more than one core, not for library use.
 
     Plain threads rather than asyncio: every request is a blocking ``http.client`` exchange
     (:mod:`greenbump.transport`) and the cache is files, so an event loop would only add a
@@ -958,8 +979,10 @@ class IndexClient:
         timeout: float = 30.0,
         tries: int = 3,
         backoff: float = 0.5,
+        parse_workers: int = 0,
     ):
         self.config = config
+        self._worker = ParsePool(parse_workers) if parse_workers > 0 else None
         if cache_dir is False:
             self.cache: HttpCache | None = None
         elif cache_dir is None or cache_dir is True:
@@ -1001,6 +1024,8 @@ class IndexClient:
             transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
+        if self._worker is not None:
+            self._worker.close()
 
     def _http(self) -> Transport:
         """The transport, made on first use (a ``file://`` index never needs one)."""
@@ -1138,6 +1163,10 @@ class IndexClient:
         parsed: list[Release] = []
 
         def summarize(page: _Page) -> list[Any]:
+            rows = self._digest_elsewhere(page, index, project)
+            if rows is not None:
+                parsed[:] = releases_of_digest(rows, source)
+                return rows
             found = self._releases_of_page(page, index, project, source)
             parsed[:] = sorted(found, key=_by_version)  # stored sorted: later sorts are cheap
             return digest_of(parsed)
@@ -1153,6 +1182,20 @@ class IndexClient:
         except (ValueError, TypeError):  # a damaged cache entry: read the page itself
             log.debug("ignoring the damaged digest of %s", redact_url(url))
             return self._releases_of_page(source.page(), index, project, source)
+
+    def _digest_elsewhere(
+        self, page: _Page, index: IndexUrl, project: NormalizedName
+    ) -> list[Any] | None:
+        """A large JSON page's digest from the parse worker; ``None``: parse it here."""
+        body = page.body
+        if self._worker is None or body is None or len(body) < LARGE_PAGE:
+            return None
+        if self._kind(page, index) != "json":
+            return None
+        answer = self._worker.digest(project, body)
+        if isinstance(answer, str):
+            raise _garbage(index, page.url, answer)
+        return answer
 
     def _releases_of_page(
         self, page: _Page, index: IndexUrl, project: NormalizedName, source: FileSource

