@@ -73,3 +73,11 @@ def test_a_worker_that_cannot_run_means_parse_in_place() -> None:
         assert dead.digest("demo", page("demo", 5)) is None  # not retried: known broken
     finally:
         dead.close()
+
+
+def test_a_stuck_worker_is_killed_and_the_page_parsed_in_place() -> None:
+    stuck = ParseWorker([sys.executable, "-c", "import time; time.sleep(600)"], timeout=0.5)
+    try:
+        assert stuck.digest("demo", page("demo", 5)) is None  # after half a second, not 600
+    finally:
+        stuck.close()

@@ -31,29 +31,37 @@ LARGE_PAGE = 256 * 1024  # bytes of JSON: smaller pages are parsed in place
 class ParseWorker:
     """The parent's side: started on first use; ``None`` answers mean "parse it yourself"."""
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, timeout: float = 60.0) -> None:
         self._command = command or [sys.executable, "-m", "greenbump.parseworker"]
+        self._timeout = timeout  # per page; the largest real pages take well under a second
         self._process: subprocess.Popen[bytes] | None = None
         self._broken = False
         self._lock = threading.Lock()
 
     def digest(self, project: str, body: bytes) -> list[Any] | str | None:
         """Digest rows, or the error text for a bad page, or ``None`` when the worker cannot
-        be used (it could not start, or died): the caller then parses the page itself."""
+        be used (it could not start, died, or took longer than ``timeout``: it is killed
+        then, so a stuck worker never stalls a check): the caller then parses the page."""
         with self._lock:
             if self._broken:
                 return None
+            watchdog: threading.Timer | None = None
             try:
                 stdin, stdout = self._pipes()
+                watchdog = threading.Timer(self._timeout, self._kill)
+                watchdog.start()
                 header = json.dumps({"project": project, "size": len(body)}).encode()
                 stdin.write(header + b"\n")
                 stdin.write(body)
                 stdin.flush()
-                answer = json.loads(stdout.readline())
+                answer = json.loads(stdout.readline())  # EOF (b"") if killed: ValueError
             except (OSError, ValueError):
                 self._broken = True
                 self._stop()
                 return None
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
         if isinstance(answer, dict) and isinstance(answer.get("rows"), list):
             return list(answer["rows"])
         if isinstance(answer, dict) and isinstance(answer.get("error"), str):
@@ -81,6 +89,11 @@ class ParseWorker:
                 env=env,
             )
         return self._process
+
+    def _kill(self) -> None:
+        process = self._process
+        if process is not None:
+            process.kill()
 
     def _stop(self) -> None:
         process, self._process = self._process, None
