@@ -81,3 +81,12 @@ def test_a_stuck_worker_is_killed_and_the_page_parsed_in_place() -> None:
         assert stuck.digest("demo", page("demo", 5)) is None  # after half a second, not 600
     finally:
         stuck.close()
+
+
+def test_a_closed_worker_starts_no_new_process() -> None:
+    worker = ParseWorker()
+    body = page("demo", 5)
+    assert worker.digest("demo", body) == digest_json_page(body, "demo")
+    worker.close()
+    assert worker.digest("demo", body) is None  # parsed in place from now on
+    assert worker._process is None

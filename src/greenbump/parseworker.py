@@ -69,7 +69,10 @@ class ParseWorker:
         return None
 
     def close(self) -> None:
+        """Stop the worker; later pages are parsed in place (a closed client may still be
+        finishing lookups in other threads, and must not start a worker nobody stops)."""
         with self._lock:
+            self._broken = True
             self._stop()
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:

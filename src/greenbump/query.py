@@ -169,8 +169,8 @@ def fetching_pages(
         timeout=timeout,
         parse_workers=_parse_workers(),
     )
-    worker = ThreadPoolExecutor(1, thread_name_prefix="greenbump-lookup")
-    lookup = worker.submit(client.fetch_many, [p.key for p in wanted], jobs, on_page)
+    background = ThreadPoolExecutor(1, thread_name_prefix="greenbump-lookup")
+    lookup = background.submit(client.fetch_many, [p.key for p in wanted], jobs, on_page)
 
     def pages() -> dict[NormalizedName, ProjectPage]:
         found = lookup.result()
@@ -188,7 +188,7 @@ def fetching_pages(
     finally:
         if not lookup.done():
             client.stop()
-        worker.shutdown(wait=True)
+        background.shutdown(wait=True)
         client.close()
 
 
