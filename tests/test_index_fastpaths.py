@@ -8,8 +8,10 @@ shortcut to the function it replaces, over generated and hand-picked awkward inp
 from __future__ import annotations
 
 import datetime as dt
+import os
 import string
-from urllib.parse import urljoin
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -25,6 +27,7 @@ from packaging.utils import (
 from greenbump import names
 from greenbump.index import (
     _absolute,
+    _local_path,
     latest_upload,
     parse_upload_time,
     upload_time_by_pattern,
@@ -188,3 +191,14 @@ def test_sdist_versions_match_packaging(filename: str) -> None:
 @given(st.text(alphabet=string.ascii_letters + string.digits + "-_.~ Éß", max_size=20))
 def test_project_names_normalize_as_packaging_does(name: str) -> None:
     assert names.canonicalize_name(name) == canonicalize_name(name)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the shortcut is POSIX's url2pathname")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12).filter(lambda s: "/" not in s), max_size=4))
+def test_local_paths_match_url2pathname(segments: list[str]) -> None:
+    from urllib.request import url2pathname
+
+    path = Path("/", *segments)
+    url = path.as_uri()
+    assert _local_path(url) == Path(url2pathname(urlsplit(url).path)) == path

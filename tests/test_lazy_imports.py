@@ -30,7 +30,8 @@ DEFERRED = (
     "greenbump.readers.pyproject",  # pyproject.toml and Pipfile projects
     "tomlkit",  # any TOML file
     "html.parser",  # PEP 503 HTML pages
-    "urllib.request",  # proxies and file:// locations
+    "urllib.request",  # proxies, and file:// locations on Windows
+    "encodings.idna",  # TLS and non-ASCII host names
     "certifi",  # https
     "greenbump.advisories.api",  # the OSV API
     "packaging.requirements",  # requirement lines other than plain name==version pins
@@ -56,7 +57,8 @@ def test_check_command_imports_defer_optional_modules() -> None:
 def test_plain_check_run_imports_no_optional_module(
     tmp_path: Path, local_index: LocalIndex
 ) -> None:
-    """requirements.txt, an http:// index, a local JSON advisory directory, plain output."""
+    """requirements.txt, an http:// index, a find-links folder, a local JSON advisory
+    directory, plain output."""
     project = tmp_path / "app"
     project.mkdir()
     (project / "requirements.txt").write_text("alpha==1.0.0\nbeta==1.0.0\n")
@@ -87,7 +89,9 @@ def test_plain_check_run_imports_no_optional_module(
         PIP_CONFIG_FILE=os.devnull,
         UV_NO_CONFIG="1",
         NO_PROXY="127.0.0.1,localhost",  # common on CI machines; names no proxy
+        PIP_FIND_LINKS=str(tmp_path / "wheels"),
     )
+    (tmp_path / "wheels").mkdir()
     argv = [
         "check",
         str(project),

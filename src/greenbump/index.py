@@ -59,7 +59,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime  # loaded by http.client anyway
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import platformdirs
@@ -738,8 +738,7 @@ def releases_of_digest(rows: object, source: FileSource) -> list[Release]:
 # --- HTTP cache -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _CacheEntry:
+class _CacheEntry(NamedTuple):
     """A stored response: its body and what decides whether it may be reused."""
 
     url: str
@@ -787,8 +786,7 @@ class _CacheEntry:
         return headers
 
 
-@dataclass(frozen=True)
-class _Caching:
+class _Caching(NamedTuple):
     """What a response's ``Cache-Control`` allows."""
 
     store: bool
@@ -891,16 +889,18 @@ class HttpCache:
             if not self._made:
                 self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._made = True
-            import tempfile  # deferred: a warm run writes nothing
-
-            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".entry")
+            # One writer per process and thread at a time, so this name is never shared by
+            # two live writers; a leftover of a killed run is overwritten. (tempfile.mkstemp
+            # was a sixth of a first run's lookup time: random names, retries, imports.)
+            temp = self.directory / f".tmp-{os.getpid()}-{threading.get_ident()}.entry"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(json.dumps(meta).encode() + b"\n")
                     handle.write(body)  # not joined: a large page is not copied again
-                Path(temp).replace(target)
+                temp.replace(target)
             except BaseException:
-                Path(temp).unlink(missing_ok=True)
+                temp.unlink(missing_ok=True)
                 raise
         except OSError as exc:
             log.warning("cannot write the HTTP cache in %s: %s", self.directory, exc)
@@ -909,8 +909,7 @@ class HttpCache:
 # --- the client -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Page:
+class _Page(NamedTuple):
     """A fetched page: body, its type and the URL relative links resolve against.
 
     ``body`` is ``None`` when the cached ``digest`` made reading it unnecessary; ``cached``
@@ -1337,8 +1336,7 @@ class IndexClient:
         if status == 304 and cached is not None:
             self._count("revalidated")
             caching = _cache_control(response.headers)
-            refreshed = dataclasses.replace(
-                cached,
+            refreshed = cached._replace(
                 fetched_at=time.time(),
                 etag=response.headers.get("etag", cached.etag),
                 last_modified=response.headers.get("last-modified", cached.last_modified),
@@ -1408,16 +1406,16 @@ class IndexClient:
         if summarize is not None and page.digest is None:
             if page.body is None:  # the digest did not load after all: read the body
                 reread = self.cache.load(entry.url, accept) if self.cache else None
-                page = dataclasses.replace(page, body=reread.body if reread else b"")
-            page = dataclasses.replace(page, digest=summarize(page))
-            entry = dataclasses.replace(entry, body=page.body, digest=page.digest)
+                page = page._replace(body=reread.body if reread else b"")
+            page = page._replace(digest=summarize(page))
+            entry = entry._replace(body=page.body, digest=page.digest)
             changed = True
         if self.cache is None:
             return page
         if store and changed:
             self.cache.save(accept, entry)
             on_disk = True
-        return dataclasses.replace(page, cached=on_disk)
+        return page._replace(cached=on_disk)
 
     def _send(self, url: str, origin: IndexUrl, headers: dict[str, str]) -> tuple[Response, str]:
         """GET with bounded retries; the final response and the URL it came from."""
@@ -1575,10 +1573,17 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _local_path(url: str) -> Path:
-    """The path a ``file://`` URL names."""
-    from urllib.request import url2pathname  # deferred: only file:// locations need it
+    """The path a ``file://`` URL names.
 
-    return Path(url2pathname(urlsplit(url).path))
+    On POSIX that is the unquoted path (what ``url2pathname`` does there); only Windows needs
+    ``urllib.request``, whose import costs more than the rest of a find-links lookup.
+    """
+    path = urlsplit(url).path
+    if os.name == "posix":
+        return Path(unquote(path))
+    from urllib.request import url2pathname  # deferred: drive letters and UNC hosts
+
+    return Path(url2pathname(path))
 
 
 def _same_host(source: str, target: str) -> bool:

@@ -7,15 +7,30 @@ clean exit (130 / 143, cleanup run, no traceback).
 
 from __future__ import annotations
 
+import atexit
+import os
 import signal
 import sys
+import threading
 from types import FrameType
 
 from greenbump.errors import EXIT_SIGINT, EXIT_SIGTERM, Terminated
 
 
+class _Exit:
+    quick = False  # set by allow_quick_exit
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Terminated
+
+
+def allow_quick_exit() -> None:
+    """Let this run end without the interpreter's teardown (see :func:`_exit_now`).
+
+    For commands that leave nothing behind but closed files and their output: ``check``.
+    """
+    _Exit.quick = True
 
 
 def entry() -> None:
@@ -33,7 +48,28 @@ def entry() -> None:
         sys.stderr.write("greenbump: terminated\n")
         code = EXIT_SIGTERM
     _ignore_late_signals()
+    if _Exit.quick:
+        _exit_now(code)
     sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """Run the exit handlers, flush the output and end the process without the teardown.
+
+    Freeing every module and object at exit is CPU a short command pays for nothing: about
+    40 ms of a 0.5 s ``check`` on a two-core machine (the same reason mypy ends this way).
+    Only when no other thread runs (nothing to join) and the output flushed; otherwise, or
+    if anything fails here, the normal exit runs.
+    """
+    if threading.active_count() > 1:
+        return
+    try:
+        atexit._run_exitfuncs()  # logging's flush, weakref finalizers (temporary folders)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # e.g. a reader that went away: the normal exit deals with it
+        return
+    os._exit(code)
 
 
 def _ignore_late_signals() -> None:

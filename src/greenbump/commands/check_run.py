@@ -12,6 +12,7 @@ from greenbump.candidates import Filters
 from greenbump.config import load_settings
 from greenbump.errors import EXIT_GATE
 from greenbump.inventory import build_inventory
+from greenbump.launch import allow_quick_exit
 from greenbump.project import load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, target_python
 from greenbump.render import progress_bar
@@ -25,8 +26,10 @@ def run(args: argparse.Namespace) -> int:
     """Check the project and print the report.
 
     The index lookups start first and run in the background: advisories are read and the
-    report code imported while the index answers.
+    report code imported while the index answers. A check writes nothing but its cache
+    entries and its output, all closed when it returns, so the process may end quickly.
     """
+    allow_quick_exit()
     project = load_project(args.path)
     settings = load_settings(project.root)
     packages = build_inventory(project)

@@ -32,7 +32,6 @@ import dataclasses
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
@@ -257,8 +256,7 @@ def replace_hashes(text: str, decl: Declaration, hashes: list[str]) -> str:
 # Logical lines: pip's splitting, joining and comment removal, with offsets kept
 
 
-@dataclass(frozen=True)
-class _Logical:
+class _Logical(NamedTuple):
     """A logical line after joining continuations, removing the comment and stripping.
 
     ``offsets[i]`` is the offset in the file's text of ``chars[i]`` (the space pip puts before
@@ -353,8 +351,7 @@ def _logical_lines(text: str, lines_index: _Lines) -> list[_Logical]:
 # Options: a POSIX shell split that keeps offsets, then pip's optparse rules
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     value: str
     start: int  # index into the logical line
     end: int
@@ -416,8 +413,7 @@ def _shell_split(chars: str, base: int) -> list[_Token]:
     return tokens
 
 
-@dataclass(frozen=True)
-class _Option:
+class _Option(NamedTuple):
     dest: str
     value: str
     start: int  # logical index where the option starts
@@ -540,28 +536,24 @@ def _check_option_value(option: _Option) -> None:
 # The reader
 
 
-@dataclass(frozen=True)
-class _HashOption:
+class _HashOption(NamedTuple):
     start: int  # physical offset where the --hash option starts
     end: int  # physical offset after its value
     prefix: str  # "--hash=" or "--hash " (as written), put before each new hash
 
 
-@dataclass(frozen=True)
-class _HashLayout:
+class _HashLayout(NamedTuple):
     options: tuple[_HashOption, ...]
     before: int  # physical offset right after the token before the first --hash option
     interleaved: bool  # other options sit between the --hash options
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
     decl: Declaration
     layout: _HashLayout | None
 
 
-@dataclass(frozen=True)
-class _Result:
+class _Result(NamedTuple):
     file: DependencyFile
     entries: tuple[_Entry, ...]
 
