@@ -9,6 +9,8 @@ the same versions. Each round runs, in a rotating order:
 * ``greenbump check PROJECT --index-url URL --advisories OSV --format json``
 * ``python -m pip list --outdated --index-url URL`` with the environment's own pip
 * ``uv pip list --outdated --python VENV --index-url URL``
+* on the local index, ``benchmarks/http_floor.py``: the same page requests from a bare CPython
+  script and nothing else, the floor under any Python tool on the same machine
 
 once with a cold cache (a fresh ``XDG_CACHE_HOME`` for that run, so greenbump's HTTP cache, pip's
 HTTP cache and uv's cache are all empty) and once warm (the tool's own cache dir, filled by an
@@ -60,6 +62,7 @@ VENV_BIN = REPO / ".venv" / "bin"
 GREENBUMP = VENV_BIN / "greenbump"
 BENCH_PYTHON = VENV_BIN / "python"
 TOOLS = ("greenbump", "uv", "pip")
+FLOOR = "floor"  # benchmarks/http_floor.py: only the requests, in CPython (local index only)
 EXCLUDED = ("pip", "setuptools")  # seeded by ``python -m venv``; not on the local index
 SOURCE: dict[str, Path] = {}  # "src": a greenbump source tree to benchmark instead (--src)
 
@@ -328,6 +331,7 @@ class Scenario:
     pip: str = ""
     count_requests: Callable[[], int] | None = None  # the local index's page request count
     reset_requests: Callable[[], None] | None = None
+    tools: tuple[str, ...] = TOOLS
 
     def argv(self, tool: str) -> list[str]:
         """The command line of ``tool``."""
@@ -355,6 +359,15 @@ class Scenario:
                 "--index-url",
                 self.index_url,
                 *excluded,
+            ]
+        if tool == FLOOR:
+            return [
+                str(BENCH_PYTHON),
+                str(REPO / "benchmarks" / "http_floor.py"),
+                "--index-url",
+                self.index_url,
+                "--requirements",
+                str(self.project / "requirements.txt"),
             ]
         if tool == "uv":
             return [
@@ -425,13 +438,15 @@ def prepare(
 def measure(scenario: Scenario, runs: int, work: Path, home: Path) -> Results:
     """``runs`` rounds of every tool, cold then warm, in a rotating order."""
     results = Results()
-    warm_homes = {tool: work / f"warm-{tool}" for tool in TOOLS}
+    tools = scenario.tools
+    warm_homes = {tool: work / f"warm-{tool}" for tool in tools}
     driver = work / "driver.py"
     driver.write_text(DRIVER, encoding="utf-8")
-    for tool in TOOLS:  # fill the warm caches (untimed)
+    for tool in tools:  # fill the warm caches (untimed)
         run_timed(scenario.argv(tool), bench_env(home, warm_homes[tool]), work)
     for round_no in range(runs):
-        order = TOOLS[round_no % 3 :] + TOOLS[: round_no % 3]
+        shift = round_no % len(tools)
+        order = tools[shift:] + tools[:shift]
         for tool in order:
             for state in ("cold", "warm"):
                 cache = work / f"cold-{tool}-{round_no}" if state == "cold" else warm_homes[tool]
@@ -492,6 +507,7 @@ def local_scenarios(sizes: Sequence[int], runs: int, work: Path) -> list[tuple[S
                 pip=pip_version(venv),
                 count_requests=lambda index=index: index.count(prefix="/simple/"),
                 reset_requests=index.clear_log,
+                tools=(*TOOLS, FLOOR),
             )
             done.append((scenario, measure(scenario, runs, scenario_dir, home)))
         shutil.rmtree(scenario_dir, ignore_errors=True)
@@ -559,17 +575,23 @@ def real_scenarios(runs: int, work: Path) -> tuple[str, list[tuple[Scenario, Res
 def tables(done: Sequence[tuple[Scenario, Results]], network: bool) -> list[str]:
     """Markdown tables: medians and ratios, then greenbump's own numbers."""
     label = " (network-bound)" if network else ""
+    floor = all(FLOOR in scenario.tools for scenario, _ in done)
+    extra = " python floor | greenbump / floor |" if floor else ""
     lines = [
-        f"| deps{label} | cache | greenbump | uv | pip | greenbump / uv | pip / greenbump |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| deps{label} | cache | greenbump | uv | pip | greenbump / uv | pip / greenbump |{extra}",
+        "| --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if floor else ""),
     ]
     for scenario, results in done:
         for state in ("cold", "warm"):
             g, u, p = (results.wall(t, state) for t in TOOLS)
-            lines.append(
+            row = (
                 f"| {scenario.deps} | {state} | {fmt_s(g)} | {fmt_s(u)} | {fmt_s(p)} "
                 f"| {fmt_ratio(g / u)} | {fmt_ratio(p / g)} |"
             )
+            if floor:
+                f = results.wall(FLOOR, state)
+                row += f" {fmt_s(f)} | {fmt_ratio(g / f)} |"
+            lines.append(row)
     lines += [
         "",
         "| deps | cache | greenbump import | greenbump main() | CPU g / u / p "
