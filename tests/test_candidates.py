@@ -113,6 +113,23 @@ def test_unknown_current_version_still_has_latest() -> None:
 def test_lowest_python() -> None:
     assert lowest_python(SpecifierSet(">=3.9")) == Version("3.9")
     assert lowest_python(SpecifierSet(">=3.8,!=3.9.*")) == Version("3.8")
+    assert str(lowest_python(SpecifierSet(">=3.10,<4"))) == "3.10"  # shown as the minor
+
+
+@pytest.mark.parametrize(
+    ("requires", "lowest"),
+    [
+        (">=3.8.1", "3.8.1"),  # common (flake8's floor): 3.8 is still supported
+        (">=3.14.5,<3.14.6", "3.14.5"),  # an application pinned to one patch release
+        ("~=3.10.2", "3.10.2"),
+        ("==3.12.*,!=3.12.0", "3.12.1"),
+        (">3.9", "3.9.1"),
+    ],
+)
+def test_lowest_python_is_a_patch_release_when_the_minor_is_excluded(
+    requires: str, lowest: str
+) -> None:
+    assert str(lowest_python(SpecifierSet(requires))) == lowest
     with pytest.raises(ValueError, match="admits no known"):
         lowest_python(SpecifierSet("<3"))
 

@@ -314,6 +314,7 @@ def test_real_advisories_hand_checked(
 
 def test_releases_with_only_wheels_for_another_python_are_not_candidates(
     tmp_path: Path,
+    vulns: Path,
     make_index: Callable[..., LocalIndex],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -348,6 +349,8 @@ def test_releases_with_only_wheels_for_another_python_are_not_candidates(
             "json",
             "--python",
             python,
+            "--advisories",
+            str(vulns),
         )
         assert code == 0
         return str(json.loads(out)["packages"][0]["latest"])
@@ -404,3 +407,32 @@ def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(
     assert drawn.endswith(b"\r\x1b[2K")  # erased before the report
     piped = subprocess.run(argv, capture_output=True, env=env, timeout=120, check=False)
     assert piped.returncode == 0 and b"querying" not in piped.stderr
+
+
+def test_a_patch_level_requires_python_keeps_its_minor_version(
+    tmp_path: Path,
+    vulns: Path,
+    make_index: Callable[..., LocalIndex],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``requires-python = ">=3.8.1"`` still supports 3.8: a release needing 3.9 is no
+    candidate (the target used to be 3.9, the first minor whose ``.0`` the range admits)."""
+    index = make_index(
+        [
+            Release("omega", "1.0.0"),
+            Release("omega", "1.1.0", requires_python=">=3.8"),
+            Release("omega", "2.0.0", requires_python=">=3.9"),
+        ]
+    )
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.8.1"\n'
+        'dependencies = ["omega==1.0.0"]\n'
+    )
+    argv = ["--format", "json", "--index-url", index.index_url, "--advisories", str(vulns)]
+    code, out, err = _check(capsys, str(root), *argv)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["python"] == "3.8.1"
+    assert report["packages"][0]["latest"] == "1.1.0"

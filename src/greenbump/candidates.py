@@ -174,13 +174,23 @@ def find_candidates(
 
 
 def lowest_python(requires_python: SpecifierSet, known: Sequence[Version] | None = None) -> Version:
-    """The oldest CPython minor version a project's ``requires-python`` admits.
+    """The oldest CPython version a project's ``requires-python`` admits: a minor version
+    (``3.9``), or its first admitted patch release when ``.0`` is excluded (``>=3.8.1`` gives
+    ``3.8.1``, ``>=3.14.5,<3.14.6`` gives ``3.14.5``).
 
     A release is safe for a project only if it installs on every Python the project supports, so
-    candidate filtering uses the oldest one.
+    candidate filtering uses the oldest one: a project that still supports 3.8.1 must not be
+    offered a release that needs 3.9.
     """
-    versions = known or [Version(f"3.{minor}") for minor in range(6, 20)]
-    for version in versions:
-        if requires_python.contains(version, prereleases=True):
-            return version
+    minors = known or [Version(f"3.{minor}") for minor in range(6, 20)]
+    for minor in minors:
+        if requires_python.contains(minor, prereleases=True):
+            return minor
+        for patch in range(1, _PATCHES):
+            version = Version(f"{minor.major}.{minor.minor}.{patch}")
+            if requires_python.contains(version, prereleases=True):
+                return version
     raise ValueError(f"requires-python {requires_python} admits no known Python 3 version")
+
+
+_PATCHES = 40  # patch releases looked at per minor version (3.8 ended at 3.8.20)
