@@ -522,3 +522,18 @@ def test_poetry_cannot_stop_below_the_newest_allowed(
     lock = _load(project, "poetry.lock", parse_poetry_lock)
     with pytest.raises(RelockFailed, match=r"alpha is locked at 2\.0\.0, not 1\.1\.0"):
         relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
+
+
+def test_a_tools_deprecation_warnings_do_not_hide_its_error() -> None:
+    """Poetry warns about a deprecated pyproject section before saying what failed."""
+    from greenbump import proc
+    from greenbump.relock import _explain
+
+    stderr = (
+        'The "poetry.dev-dependencies" section is deprecated and will be removed in a future '
+        'version. Use "poetry.group.dev.dependencies" instead.\n'
+        "Updating dependencies\nResolving dependencies...\n\n"
+        "Package attrs (25.4.0) not found.\n"
+    )
+    done = proc.Completed(("poetry", "update", "--lock"), 1, "", stderr, 4.3)
+    assert _explain(done, ()) == "Package attrs (25.4.0) not found."

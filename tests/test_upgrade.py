@@ -321,3 +321,55 @@ def test_a_failing_uv_is_an_external_error(
     assert "uv" in err
     assert "Traceback" not in err
     assert snapshot(root) == before
+
+
+def test_a_run_that_stops_still_writes_the_reports_asked_for(
+    app: Callable[[tuple[int, ...]], tuple[Path, LocalIndex]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """The plan was made, then the tests could not run: the reports say so (exit 3 stays)."""
+    root, index = app((1, 2))
+    reports = [tmp_path / "run.json", tmp_path / "run.md", tmp_path / "run.html"]
+    argv = ["upgrade", str(root), "--index-url", index.index_url, "--test", "no-such-runner -x"]
+    code = main([*argv, *(arg for r in reports for arg in ("--report", str(r)))])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    document = json.loads(reports[0].read_text(encoding="utf-8"))
+    assert document["status"] == "failed"
+    assert document["commits"] == []
+    planned = {p["name"] for p in document["packages"] if p["status"] == "planned"}
+    assert planned  # what the run had found before it stopped
+    assert any("no-such-runner" in note for note in document["notes"])
+    markdown = reports[1].read_text(encoding="utf-8")
+    assert "stopped" in markdown and "no-such-runner" in markdown
+    assert "no-such-runner" in reports[2].read_text(encoding="utf-8")
+
+
+def test_failed_reports_uncommitted_upgrades_as_planned() -> None:
+    import datetime as dt
+
+    from packaging.version import Version
+
+    from greenbump.inventory import Package
+    from greenbump.names import canonicalize_name
+    from greenbump.plan import Status, Target
+    from greenbump.upgrade import PackageResult, Result, failed
+
+    def entry(name: str, status: str, commit: str | None) -> PackageResult:
+        package = Package(canonicalize_name(name), name, (), Version("1.0"), None, True)
+        target = Target(package, Status.UPGRADE, Version("2.0"), Version("2.0"), "", ())
+        return PackageResult(target, status, Version("2.0"), commit=commit)
+
+    result = Result(run_id="r", started=dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc))
+    result.packages = [
+        entry("committed", "upgraded", "abc123"),
+        entry("relocking", "upgraded", None),
+        entry("kept", "held", None),
+    ]
+    failed(result, "poetry.lock: poetry failed: Package attrs (25.4.0) not found.")
+    assert result.status == "failed"
+    assert [p.status for p in result.packages] == ["upgraded", "planned", "held"]
+    assert result.notes == [
+        "stopped: poetry.lock: poetry failed: Package attrs (25.4.0) not found."
+    ]

@@ -130,7 +130,9 @@ _DROPPED_ENV = (
 _NOISE = re.compile(
     r"^(?:Using (?:CPython|PyPy|Python)\b|Resolved \d+ package|Prepared \d+|Audited \d+"
     r"|Creating virtualenv|Updating dependencies|Resolving dependencies|Writing lock file"
-    r"|Ignoring existing lockfile|Locking\b|Installing dependencies)",
+    r"|Ignoring existing lockfile|Locking\b|Installing dependencies"
+    # Poetry's warnings about the project's own pyproject.toml, printed before any error
+    r"|(?:Warning: )?The \S.* is deprecated\b)",
     re.IGNORECASE,
 )
 # uv's words for an index it could not ask (as opposed to an answer about versions).

@@ -94,7 +94,7 @@ class Result:
 
     run_id: str
     started: dt.datetime
-    status: str = "running"  # planned | upgraded | held | nothing-to-do | baseline-red
+    status: str = "running"  # planned | upgraded | held | nothing-to-do | baseline-red | failed
     packages: list[PackageResult] = field(default_factory=list)
     trials: list[Trial] = field(default_factory=list)
     baseline_failures: tuple[str, ...] = ()
@@ -118,17 +118,41 @@ class Result:
 Progress = Callable[[str], None]
 
 
+def new_result(run_id: str | None = None) -> Result:
+    """An empty result for a run starting now."""
+    return Result(run_id=run_id or secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
+
+
+def failed(result: Result, error: str) -> Result:
+    """``result`` as the report of a run that stopped with ``error``.
+
+    Packages marked upgraded on the way without a commit (tested green, then stopped while
+    their files were edited or relocked) are reported as planned: they reached no branch.
+    """
+    result.status = "failed"
+    for entry in result.packages:
+        if entry.status == "upgraded" and entry.commit is None:
+            entry.status = "planned"
+    result.notes.append(f"stopped: {error}")
+    return result
+
+
 def run_upgrade(
     options: Options,
     progress: Progress = lambda _: None,
     *,
     run_id: str | None = None,
     log: RunLog | None = None,
+    into: Result | None = None,
 ) -> Result:
-    """Run the whole pipeline; returns the result (the caller renders and reports it)."""
+    """Run the whole pipeline; returns the result (the caller renders and reports it).
+
+    ``into`` is filled as the run goes, so a caller still has what was found when the run
+    stops with an error (see :func:`failed`).
+    """
     clock = _Clock(log)
     root = options.path.resolve()
-    result = Result(run_id=run_id or secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
+    result = into if into is not None else new_result(run_id)
     result.log = log
     result.dry_run = options.dry_run
     git = None if options.dry_run else Git.find(root)

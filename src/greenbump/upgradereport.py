@@ -123,11 +123,14 @@ def to_markdown(result: Result) -> str:
     upgraded = [e for e in result.packages if e.status in ("upgraded", "planned")]
     held = [e for e in result.packages if e.status == "held"]
     title = "Planned dependency upgrades" if result.dry_run else "Dependency upgrades"
-    lines = [f"# {title}", ""]
+    stopped = result.status == "failed"
+    lines = [f"# {title}{': the run stopped' if stopped else ''}", ""]
+    if stopped:
+        error = next((n for n in reversed(result.notes) if n.startswith("stopped: ")), "")
+        lines += [f"> **Stopped before committing:** {escape_md(error[9:])}", ""]
     lines.append(
-        f"{len(upgraded)} {'planned' if result.dry_run else 'upgraded'}, {len(held)} held back"
-        + (f", branch `{result.branch}`" if result.branch else "")
-        + "."
+        f"{len(upgraded)} {'planned' if result.dry_run or stopped else 'upgraded'}, "
+        f"{len(held)} held back" + (f", branch `{result.branch}`" if result.branch else "") + "."
     )
     lines.append("")
     note = baseline_note(result)

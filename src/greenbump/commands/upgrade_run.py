@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import secrets
 import shlex
 import sys
 from pathlib import Path
@@ -14,16 +13,17 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from greenbump.config import Settings, load_settings
-from greenbump.errors import EXIT_GATE, InputError
+from greenbump.errors import EXIT_GATE, GreenbumpError, InputError
 from greenbump.htmlreport import render_html
 from greenbump.notify import send_notifications, validate_settings
 from greenbump.plan import LEVELS, Policy, parse_holds
 from greenbump.project import load_project
 from greenbump.query import find_interpreter, target_python
 from greenbump.recording import recording
+from greenbump.redact import redact_text
 from greenbump.render import fancy, print_json, print_table
 from greenbump.textio import write_text
-from greenbump.upgrade import Options, Result, run_upgrade
+from greenbump.upgrade import Options, Result, failed, new_result, run_upgrade
 from greenbump.upgradereport import (
     SUMMARY_HEADERS,
     baseline_note,
@@ -49,10 +49,17 @@ def run(args: argparse.Namespace) -> int:
     for report in args.report:
         _check_report_suffix(report)
     progress = _progress_printer()
-    if options.dry_run:  # changes nothing, so it writes no history either
-        result = run_upgrade(options, progress)
-    else:
-        result = _recorded_run(root, options, progress, args.command_line)
+    partial = new_result()
+    try:
+        if options.dry_run:  # changes nothing, so it writes no history either
+            result = run_upgrade(options, progress, into=partial)
+        else:
+            result = _recorded_run(root, options, progress, args.command_line, partial)
+    except GreenbumpError as exc:
+        # The reports asked for still say what was found and where the run stopped.
+        for report in args.report:
+            write_report(failed(partial, redact_text(str(exc))), report)
+        raise
     for report in args.report:
         write_report(result, report)
     if args.notify and notify_settings is not None:
@@ -85,15 +92,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_run(root: Path, options: Options, progress: Any, argv: list[str]) -> Result:
+def _recorded_run(
+    root: Path, options: Options, progress: Any, argv: list[str], into: Result
+) -> Result:
     """Run under the project's lock, recorded in its history and run log.
 
     The lock comes first: a run row is "live" only while its lock is held, so a killed run is
     read back as interrupted. Whatever ends the run (result, error, ^C, SIGTERM) is recorded.
     """
-    run_id = secrets.token_hex(4)
-    with recording(root, run_id, argv, options) as (store, log):
-        result = run_upgrade(options, progress, run_id=run_id, log=log)
+    with recording(root, into.run_id, argv, options) as (store, log):
+        result = run_upgrade(options, progress, log=log, into=into)
         store.add_secrets(log.secrets)
         store.finish_run(to_json(result), calls=log.calls)
         log.run_finished(result.status)
