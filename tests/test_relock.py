@@ -515,13 +515,47 @@ def test_poetry_lock_keeps_versions_and_moves_the_upgrade(
     }
 
 
-def test_poetry_cannot_stop_below_the_newest_allowed(
-    poetry_project: tuple[Path, LocalIndex],
+def test_poetry_stops_at_the_requested_version_below_the_newest_allowed(
+    poetry_project: tuple[Path, LocalIndex], poetry_tools: Path
 ) -> None:
+    """``alpha>=1.0`` allows 2.0.0, which ``poetry update`` takes; 1.1.0 was tested (2.0.0
+    too young, say). A temporary dependency group pins it, and the project's own manifest,
+    put back byte for byte, is what the lock's content hash then describes."""
     project, index = poetry_project
+    manifest = (project / "pyproject.toml").read_bytes()
     lock = _load(project, "poetry.lock", parse_poetry_lock)
-    with pytest.raises(RelockFailed, match=r"alpha is locked at 2\.0\.0, not 1\.1\.0"):
-        relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
+
+    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
+
+    assert _versions(project, "poetry.lock", parse_poetry_lock) == {
+        "alpha": "1.1.0",
+        "gamma": "1.0.0",
+    }
+    assert (project / "pyproject.toml").read_bytes() == manifest
+    assert "greenbump-pins" not in (project / "poetry.lock").read_text(encoding="utf-8")
+    checked = subprocess.run(
+        [str(poetry_tools), "check", "--lock", "--no-interaction"],
+        cwd=project,
+        env={**os.environ, "POETRY_VIRTUALENVS_CREATE": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_poetry_pin_group_is_added_to_either_layout() -> None:
+    from greenbump.relock import _with_pin_group
+
+    pep621 = '[project]\nname = "app"\ndependencies = ["alpha>=1"]\n'
+    assert _with_pin_group(pep621, {"alpha": "1.1.0", "beta": "2.0"}) == (
+        pep621 + '\n[tool.poetry.group.greenbump-pins.dependencies]\nalpha = "==1.1.0"\n'
+        'beta = "==2.0"\n'
+    )
+    poetry = '[tool.poetry]\nname = "app"\n\n[tool.poetry.dependencies]\nalpha = "^1.0"\n'
+    pinned = _with_pin_group(poetry, {"alpha": "1.1.0"})
+    assert pinned.startswith(poetry)
+    assert '[tool.poetry.group.greenbump-pins.dependencies]\nalpha = "==1.1.0"' in pinned
 
 
 def test_a_tools_deprecation_warnings_do_not_hide_its_error() -> None:
@@ -532,6 +566,7 @@ def test_a_tools_deprecation_warnings_do_not_hide_its_error() -> None:
     stderr = (
         'The "poetry.dev-dependencies" section is deprecated and will be removed in a future '
         'version. Use "poetry.group.dev.dependencies" instead.\n'
+        "Warning: [tool.poetry.homepage] is deprecated. Use [project.urls] instead.\n"
         "Updating dependencies\nResolving dependencies...\n\n"
         "Package attrs (25.4.0) not found.\n"
     )

@@ -31,9 +31,12 @@ Per format:
   then ``uv export --frozen`` with the header's options.
 * ``poetry.lock``: ``poetry lock`` (``--no-update`` on Poetry 1.x), which keeps locked versions
   and applies manifest edits the caller made; packages to move that are already locked go
-  through ``poetry update --lock NAME`` instead. Poetry cannot lock an exact version without a
-  matching constraint, so a result other than the requested version is reported as a failure
-  (the caller can then constrain the manifest). Poetry resolves against the project's
+  through ``poetry update --lock NAME`` instead. Poetry takes the newest release the
+  constraints allow; when that is not the requested one (a newer release is too young for the
+  policy, or the tested Python differs from Poetry's universal resolution), the package is
+  pinned for one more lock through a temporary dependency group, and the project's own
+  ``pyproject.toml`` (put back byte for byte) is then locked keeping versions, so the lock's
+  content hash is the project's. Poetry resolves against the project's
   ``[[tool.poetry.source]]`` tables (its lock records them); greenbump only lends it the
   credentials it knows for those URLs. Poetry is the user's own when on ``PATH``, else
   installed once into greenbump's tool cache (:func:`ensure_tool`).
@@ -132,7 +135,7 @@ _NOISE = re.compile(
     r"|Creating virtualenv|Updating dependencies|Resolving dependencies|Writing lock file"
     r"|Ignoring existing lockfile|Locking\b|Installing dependencies"
     # Poetry's warnings about the project's own pyproject.toml, printed before any error
-    r"|(?:Warning: )?The \S.* is deprecated\b)",
+    r"|(?:Warning: )?The \S.* is deprecated\b|Warning: \S.* is deprecated\b)",
     re.IGNORECASE,
 )
 # uv's words for an index it could not ask (as opposed to an answer about versions).
@@ -938,15 +941,66 @@ def _relock_poetry(job: _Job) -> None:
     env.update(_poetry_credentials(job, env))
     moving = [name for name in job.upgrades if name in job.locked]
     flags = ["--no-interaction", "--no-ansi"]
-    if moving:
-        # Re-resolves with these unlocked and everything else kept, manifest edits included.
-        argv = [*command, "update", "--lock", *flags, *moving]
-    else:
+
+    def lock_keeping_versions() -> None:
+        nonlocal major
         if major is None:  # the user's own Poetry: 1.x needs --no-update to keep versions
             version = _tool_version(job, command, env, "poetry")
             major = version.major if version is not None else 2
         argv = [*command, "lock", *(["--no-update"] if major < 2 else []), *flags]
-    job.run(argv, cwd=job.folder, env=env, tool="poetry")
+        job.run(argv, cwd=job.folder, env=env, tool="poetry")
+
+    if not moving:
+        lock_keeping_versions()
+        return
+    # Re-resolves with these unlocked and everything else kept, manifest edits included.
+    job.run([*command, "update", "--lock", *flags, *moving], cwd=job.folder, env=env, tool="poetry")
+    after = _pins(job.lock.kind, job.read(), job.lock.path)
+    overshot = [
+        name for name in moving if name in after and Version(job.upgrades[name]) not in after[name]
+    ]
+    if not overshot:
+        return
+    # Poetry took the newest release the constraints allow, not the tested one (a newer
+    # release is too young, or needs another Python than the tested one): pin those through
+    # a dependency group for one more lock, then lock the project's own pyproject.toml, which
+    # keeps the pinned versions (Poetry prefers what its lock holds).
+    pyproject = job.folder / "pyproject.toml"
+    original = pyproject.read_bytes()
+    try:
+        pyproject.write_text(
+            _with_pin_group(original.decode("utf-8"), {n: job.upgrades[n] for n in overshot}),
+            encoding="utf-8",
+        )
+        argv = [*command, "update", "--lock", *flags, *overshot]
+        job.run(argv, cwd=job.folder, env=env, tool="poetry")
+    finally:
+        pyproject.write_bytes(original)
+    lock_keeping_versions()
+
+
+_PIN_GROUP = "greenbump-pins"  # a dependency group that exists only while greenbump locks
+
+
+def _with_pin_group(text: str, pins: Mapping[str, str]) -> str:
+    """``pyproject.toml`` text with an extra Poetry dependency group pinning ``pins`` exactly.
+
+    A group works for both layouts Poetry reads (``[project]`` and ``[tool.poetry]``) and
+    constrains transitive packages as well as direct ones.
+    """
+    import tomlkit  # deferred: only a Poetry relock that overshot needs it
+
+    document = tomlkit.parse(text)
+    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+    poetry = tool.setdefault("poetry", tomlkit.table())
+    groups = poetry.setdefault("group", tomlkit.table(is_super_table=True))
+    dependencies = tomlkit.table()
+    for name, version in pins.items():
+        dependencies[name] = f"=={version}"
+    group = tomlkit.table()
+    group["dependencies"] = dependencies
+    groups[_PIN_GROUP] = group
+    return tomlkit.dumps(document)
 
 
 def _poetry_command(job: _Job) -> tuple[list[str], int | None]:
