@@ -572,3 +572,19 @@ def test_a_tools_deprecation_warnings_do_not_hide_its_error() -> None:
     )
     done = proc.Completed(("poetry", "update", "--lock"), 1, "", stderr, 4.3)
     assert _explain(done, ()) == "Package attrs (25.4.0) not found."
+
+
+def test_pdm_overrides_pin_without_touching_the_rest() -> None:
+    from greenbump.relock import _with_overrides
+
+    text = (
+        '[project]\nname = "app"\ndependencies = ["babel>=2"]\n\n'
+        "[tool.pdm.resolution]\nrespect-source-order = true\n"
+    )
+    pinned = _with_overrides(text, {"babel": "2.18.0"})
+    assert pinned.startswith(text)
+    assert '[tool.pdm.resolution.overrides]\nbabel = "==2.18.0"' in pinned
+    bare = '[project]\nname = "app"\n'
+    assert _with_overrides(bare, {"babel": "2.18.0"}) == (
+        bare + '\n[tool.pdm.resolution.overrides]\nbabel = "==2.18.0"\n'
+    )

@@ -41,7 +41,9 @@ Per format:
   credentials it knows for those URLs. Poetry is the user's own when on ``PATH``, else
   installed once into greenbump's tool cache (:func:`ensure_tool`).
 * ``pdm.lock``: ``pdm lock --update-reuse`` (``pdm update --no-sync --update-reuse NAME`` for
-  locked packages to move), when ``pdm`` is on ``PATH``.
+  locked packages to move), when ``pdm`` is on ``PATH``; a package pdm moves past its
+  requested version is pinned for one lock through ``[tool.pdm.resolution.overrides]``, as
+  Poetry's is through a dependency group.
 * ``Pipfile.lock``: ``pipenv lock`` when ``pipenv`` is on ``PATH``. pipenv re-resolves every
   package; the result is still checked against the requested versions.
 
@@ -55,6 +57,7 @@ inputs plus these extra constraints install together, and at which versions?
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -64,7 +67,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -955,28 +958,43 @@ def _relock_poetry(job: _Job) -> None:
         return
     # Re-resolves with these unlocked and everything else kept, manifest edits included.
     job.run([*command, "update", "--lock", *flags, *moving], cwd=job.folder, env=env, tool="poetry")
+    overshot = _overshot(job, moving)
+    if overshot:  # pinned through a dependency group for one lock (see _pinned_manifest)
+        with _pinned_manifest(job, overshot, _with_pin_group):
+            argv = [*command, "update", "--lock", *flags, *overshot]
+            job.run(argv, cwd=job.folder, env=env, tool="poetry")
+        lock_keeping_versions()
+
+
+def _overshot(job: _Job, moving: Sequence[NormalizedName]) -> list[NormalizedName]:
+    """The packages the tool moved past (or beside) their requested version."""
     after = _pins(job.lock.kind, job.read(), job.lock.path)
-    overshot = [
-        name for name in moving if name in after and Version(job.upgrades[name]) not in after[name]
-    ]
-    if not overshot:
-        return
-    # Poetry took the newest release the constraints allow, not the tested one (a newer
-    # release is too young, or needs another Python than the tested one): pin those through
-    # a dependency group for one more lock, then lock the project's own pyproject.toml, which
-    # keeps the pinned versions (Poetry prefers what its lock holds).
+    return [n for n in moving if n in after and Version(job.upgrades[n]) not in after[n]]
+
+
+@contextlib.contextmanager
+def _pinned_manifest(
+    job: _Job,
+    names: Sequence[NormalizedName],
+    pin: Callable[[str, Mapping[str, str]], str],
+) -> Iterator[None]:
+    """``pyproject.toml`` pinning ``names`` to their requested versions, for one lock.
+
+    Poetry and pdm move a package to the newest release its constraints allow and take no
+    version on the command line; when that is not the tested one (a newer release is too
+    young for the policy, or the tool's universal resolution forks a package that uv resolved
+    for the tested Python), the manifest pins it while the tool locks, then is put back byte
+    for byte; the caller locks again keeping versions, so the lock describes the project's
+    own manifest and still holds the pinned versions (both tools prefer what is locked).
+    """
     pyproject = job.folder / "pyproject.toml"
     original = pyproject.read_bytes()
     try:
-        pyproject.write_text(
-            _with_pin_group(original.decode("utf-8"), {n: job.upgrades[n] for n in overshot}),
-            encoding="utf-8",
-        )
-        argv = [*command, "update", "--lock", *flags, *overshot]
-        job.run(argv, cwd=job.folder, env=env, tool="poetry")
+        pins = {str(name): job.upgrades[name] for name in names}
+        pyproject.write_text(pin(original.decode("utf-8"), pins), encoding="utf-8")
+        yield
     finally:
         pyproject.write_bytes(original)
-    lock_keeping_versions()
 
 
 _PIN_GROUP = "greenbump-pins"  # a dependency group that exists only while greenbump locks
@@ -988,18 +1006,26 @@ def _with_pin_group(text: str, pins: Mapping[str, str]) -> str:
     A group works for both layouts Poetry reads (``[project]`` and ``[tool.poetry]``) and
     constrains transitive packages as well as direct ones.
     """
-    import tomlkit  # deferred: only a Poetry relock that overshot needs it
+    return _with_table(text, ("tool", "poetry", "group", _PIN_GROUP, "dependencies"), pins)
+
+
+def _with_overrides(text: str, pins: Mapping[str, str]) -> str:
+    """``pyproject.toml`` text with pdm resolution overrides pinning ``pins`` exactly."""
+    return _with_table(text, ("tool", "pdm", "resolution", "overrides"), pins)
+
+
+def _with_table(text: str, keys: Sequence[str], pins: Mapping[str, str]) -> str:
+    """``text`` with ``name = "==version"`` for each pin in the table at ``keys`` (created,
+    or added to, keeping everything else as it was)."""
+    import tomlkit  # deferred: only a relock that overshot needs it
 
     document = tomlkit.parse(text)
-    tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
-    poetry = tool.setdefault("poetry", tomlkit.table())
-    groups = poetry.setdefault("group", tomlkit.table(is_super_table=True))
-    dependencies = tomlkit.table()
+    table: Any = document
+    for position, key in enumerate(keys):
+        last = position == len(keys) - 1
+        table = table.setdefault(key, tomlkit.table(is_super_table=not last))
     for name, version in pins.items():
-        dependencies[name] = f"=={version}"
-    group = tomlkit.table()
-    group["dependencies"] = dependencies
-    groups[_PIN_GROUP] = group
+        table[name] = f"=={version}"
     return tomlkit.dumps(document)
 
 
@@ -1097,11 +1123,17 @@ def _relock_pdm(job: _Job) -> None:
             env["PDM_PYPI_USERNAME"] = primary.username or ""
             env["PDM_PYPI_PASSWORD"] = primary.password or ""
     moving = [name for name in job.upgrades if name in job.locked]
-    if moving:
-        argv = [pdm, "update", "--no-sync", "--update-reuse", *moving]
-    else:
-        argv = [pdm, "lock", "--update-reuse"]
-    job.run(argv, cwd=job.folder, env=env, tool="pdm")
+    keep = [pdm, "lock", "--update-reuse"]
+    if not moving:
+        job.run(keep, cwd=job.folder, env=env, tool="pdm")
+        return
+    update = [pdm, "update", "--no-sync", "--update-reuse"]
+    job.run([*update, *moving], cwd=job.folder, env=env, tool="pdm")
+    overshot = _overshot(job, moving)
+    if overshot:  # pinned through resolution overrides for one lock (see _pinned_manifest)
+        with _pinned_manifest(job, overshot, _with_overrides):
+            job.run([*update, *overshot], cwd=job.folder, env=env, tool="pdm")
+        job.run(keep, cwd=job.folder, env=env, tool="pdm")
 
 
 def _relock_pipfile(job: _Job) -> None:
