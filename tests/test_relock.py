@@ -374,6 +374,7 @@ def test_pipfile_lock_needs_pipenv(
 def test_pdm_lock_needs_pdm(
     local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Not on PATH, and the index (here the test index) has no pdm to install either."""
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -385,7 +386,7 @@ def test_pdm_lock_needs_pdm(
     (tmp_path / "sub" / "pdm.lock").write_text(text, encoding="utf-8")
     lock = _load(tmp_path, "sub/pdm.lock", parse_pdm_lock)
     with pytest.raises(
-        RelockUnsupported, match=r"^sub/pdm\.lock: not supported without pdm \(install pdm"
+        RelockUnsupported, match=r"^sub/pdm\.lock: not supported without pdm \(cannot install pdm"
     ):
         relock(tmp_path, lock, _config(local_index))
 

@@ -41,7 +41,8 @@ Per format:
   credentials it knows for those URLs. Poetry is the user's own when on ``PATH``, else
   installed once into greenbump's tool cache (:func:`ensure_tool`).
 * ``pdm.lock``: ``pdm lock --update-reuse`` (``pdm update --no-sync --update-reuse NAME`` for
-  locked packages to move), when ``pdm`` is on ``PATH``; a package pdm moves past its
+  locked packages to move), with the user's ``pdm`` or one installed into greenbump's tool
+  cache (``pdm[locked]``, whose own dependencies are pinned); a package pdm moves past its
   requested version is pinned for one lock through ``[tool.pdm.resolution.overrides]``, as
   Poetry's is through a dependency group.
 * ``Pipfile.lock``: ``pipenv lock`` when ``pipenv`` is on ``PATH``. pipenv re-resolves every
@@ -106,6 +107,9 @@ log = logging.getLogger(__name__)
 
 # Poetry installed on demand: one major version, so lock formats do not change under a user.
 POETRY_REQUIREMENT = "poetry>=2,<3"
+# pdm's "locked" extra pins its own dependencies: a plain install took a newer hishel than
+# pdm 2.29 works with (seen on a real run, docs/real-world-trial.md).
+PDM_REQUIREMENT = "pdm[locked]>=2,<3"
 # Overrides where greenbump keeps the tools it installs (default: the user cache dir).
 TOOLS_DIR_VARIABLE = "GREENBUMP_TOOLS_DIR"
 
@@ -1031,14 +1035,8 @@ def _with_table(text: str, keys: Sequence[str], pins: Mapping[str, str]) -> str:
 
 def _poetry_command(job: _Job) -> tuple[list[str], int | None]:
     """How to run Poetry, and its major version when known without asking (Poetry is slow)."""
-    found = shutil.which("poetry")
-    if found:
-        return [found], None
-    try:
-        python = ensure_tool("poetry", POETRY_REQUIREMENT, job.index, timeout=job.remaining())
-    except ExternalError as exc:
-        raise RelockUnsupported(f"{job.lock.path}: not supported without poetry ({exc})") from exc
-    return [str(python), "-m", "poetry"], 2
+    command = _tool(job, "poetry", POETRY_REQUIREMENT)
+    return command, None if len(command) == 1 else 2  # ours is POETRY_REQUIREMENT's
 
 
 def _poetry_credentials(job: _Job, env: Mapping[str, str]) -> dict[str, str]:
@@ -1107,8 +1105,23 @@ def _require(job: _Job, program: str) -> str:
     return found
 
 
+def _tool(job: _Job, program: str, requirement: str) -> list[str]:
+    """The user's ``program`` on ``PATH``, else one installed once into greenbump's tool
+    cache (run as ``python -m program``)."""
+    found = shutil.which(program)
+    if found:
+        return [found]
+    try:
+        python = ensure_tool(program, requirement, job.index, timeout=job.remaining())
+    except ExternalError as exc:
+        raise RelockUnsupported(
+            f"{job.lock.path}: not supported without {program} ({exc})"
+        ) from exc
+    return [str(python), "-m", program]
+
+
 def _relock_pdm(job: _Job) -> None:
-    pdm = _require(job, "pdm")
+    pdm = _tool(job, "pdm", PDM_REQUIREMENT)
     env = _base_env(job.index)
     env.update(PDM_NON_INTERACTIVE="1", PDM_CHECK_UPDATE="false")
     pyproject = job.folder / "pyproject.toml"
@@ -1123,11 +1136,11 @@ def _relock_pdm(job: _Job) -> None:
             env["PDM_PYPI_USERNAME"] = primary.username or ""
             env["PDM_PYPI_PASSWORD"] = primary.password or ""
     moving = [name for name in job.upgrades if name in job.locked]
-    keep = [pdm, "lock", "--update-reuse"]
+    keep = [*pdm, "lock", "--update-reuse"]
     if not moving:
         job.run(keep, cwd=job.folder, env=env, tool="pdm")
         return
-    update = [pdm, "update", "--no-sync", "--update-reuse"]
+    update = [*pdm, "update", "--no-sync", "--update-reuse"]
     job.run([*update, *moving], cwd=job.folder, env=env, tool="pdm")
     overshot = _overshot(job, moving)
     if overshot:  # pinned through resolution overrides for one lock (see _pinned_manifest)
