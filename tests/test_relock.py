@@ -460,6 +460,18 @@ def poetry_tools() -> Path:
     return Path(found)
 
 
+def _poetry(poetry: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the test Poetry in ``cwd`` without a project virtual environment."""
+    return subprocess.run(
+        [str(poetry), *args, "--no-interaction"],
+        cwd=cwd,
+        env={**os.environ, "POETRY_VIRTUALENVS_CREATE": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.fixture
 def poetry_project(
     poetry_tools: Path,
@@ -481,14 +493,7 @@ def poetry_project(
         'priority = "primary"\n'
     )
     _pyproject(tmp_path, ["alpha==1.0.0", "gamma==1.0.0"], source)
-    done = subprocess.run(
-        [str(poetry_tools), "lock", "--no-interaction"],
-        cwd=tmp_path,
-        env={**os.environ, "POETRY_VIRTUALENVS_CREATE": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _poetry(poetry_tools, tmp_path, "lock")
     assert done.returncode == 0, done.stdout + done.stderr
     # The caller's manifest edit: the pins become ranges that allow newer releases.
     _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"], source)
@@ -534,14 +539,7 @@ def test_poetry_stops_at_the_requested_version_below_the_newest_allowed(
     }
     assert (project / "pyproject.toml").read_bytes() == manifest
     assert "greenbump-pins" not in (project / "poetry.lock").read_text(encoding="utf-8")
-    checked = subprocess.run(
-        [str(poetry_tools), "check", "--lock", "--no-interaction"],
-        cwd=project,
-        env={**os.environ, "POETRY_VIRTUALENVS_CREATE": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    checked = _poetry(poetry_tools, project, "check", "--lock")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
