@@ -21,3 +21,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
   touch "$stamp"
 fi
+# pdm for the relock tests, in an environment of its own: its "locked" extra pins its
+# dependencies, which need not agree with greenbump's or Poetry's. Without it those tests skip.
+if [ ! -x .venv-pdm/bin/pdm ]; then
+  { "$PYTHON" -m venv .venv-pdm &&
+    .venv-pdm/bin/python -m pip install --quiet 'pdm[locked]>=2,<3'; } ||
+    echo "could not install pdm into .venv-pdm: the pdm relock tests will be skipped" >&2
+fi

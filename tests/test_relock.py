@@ -371,6 +371,63 @@ def test_pipfile_lock_needs_pipenv(
     )
 
 
+@pytest.fixture(scope="session")
+def pdm_tools() -> Path:
+    """The pdm that ``scripts/_venv.sh`` installs into ``.venv-pdm`` (its own environment:
+    ``pdm[locked]`` pins dependencies that need not agree with greenbump's)."""
+    found = Path(__file__).resolve().parents[1] / ".venv-pdm" / "bin" / "pdm"
+    if not found.is_file():
+        pytest.skip(f"{found} is absent: scripts/_venv.sh installs it")
+    return found
+
+
+def _pdm(pdm: Path, cwd: Path, index: LocalIndex, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the test pdm in ``cwd`` against ``index``, without asking anything."""
+    env = {
+        **os.environ,
+        "PDM_PYPI_URL": index.index_url,
+        "PDM_CHECK_UPDATE": "false",
+        "PDM_NON_INTERACTIVE": "1",
+    }
+    return subprocess.run(
+        [str(pdm), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture
+def pdm_project(
+    pdm_tools: Path,
+    make_index: Callable[..., LocalIndex],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Path, LocalIndex]]:
+    """A pdm-locked project (alpha 1.0.0, gamma 1.0.0) on its own local index."""
+    monkeypatch.setenv("PATH", f"{pdm_tools.parent}{os.pathsep}{os.environ['PATH']}")
+    index = make_index(DEFAULT_CATALOGUE)
+    _pyproject(tmp_path, ["alpha==1.0.0", "gamma==1.0.0"])
+    done = _pdm(pdm_tools, tmp_path, index, "lock")
+    assert done.returncode == 0, done.stdout + done.stderr
+    _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"])  # the caller's manifest edit
+    yield tmp_path, index
+
+
+def test_pdm_stops_at_the_requested_version_below_the_newest_allowed(
+    pdm_project: tuple[Path, LocalIndex], pdm_tools: Path
+) -> None:
+    """``alpha>=1.0`` allows 2.0.0, which ``pdm update`` takes; 1.1.0 was tested. pdm's
+    resolution overrides pin it for one lock; the manifest is put back byte for byte."""
+    project, index = pdm_project
+    manifest = (project / "pyproject.toml").read_bytes()
+    lock = _load(project, "pdm.lock", parse_pdm_lock)
+
+    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
+
+    assert _versions(project, "pdm.lock", parse_pdm_lock) == {"alpha": "1.1.0", "gamma": "1.0.0"}
+    assert (project / "pyproject.toml").read_bytes() == manifest
+    checked = _pdm(pdm_tools, project, index, "lock", "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_pdm_lock_needs_pdm(
     local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
