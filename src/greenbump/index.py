@@ -889,11 +889,12 @@ class HttpCache:
             if not self._made:
                 self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._made = True
-            # One writer per process and thread at a time, so this name is never shared by
-            # two live writers; a leftover of a killed run is overwritten. (tempfile.mkstemp
-            # was a sixth of a first run's lookup time: random names, retries, imports.)
-            temp = self.directory / f".tmp-{os.getpid()}-{threading.get_ident()}.entry"
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # Unique without tempfile.mkstemp, which was a sixth of a first run's lookup time
+            # (its random module, name retries and import): process, thread, and random bytes
+            # for caches shared between machines or containers whose process ids coincide.
+            unique = f"{os.getpid()}-{threading.get_ident()}-{os.urandom(4).hex()}"
+            temp = self.directory / f".tmp-{unique}.entry"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(json.dumps(meta).encode() + b"\n")
