@@ -118,9 +118,9 @@ class Result:
 Progress = Callable[[str], None]
 
 
-def new_result(run_id: str | None = None) -> Result:
-    """An empty result for a run starting now."""
-    return Result(run_id=run_id or secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
+def new_result() -> Result:
+    """An empty result for a run starting now, with a new run id."""
+    return Result(run_id=secrets.token_hex(4), started=dt.datetime.now(dt.timezone.utc))
 
 
 def failed(result: Result, error: str) -> Result:
@@ -141,7 +141,6 @@ def run_upgrade(
     options: Options,
     progress: Progress = lambda _: None,
     *,
-    run_id: str | None = None,
     log: RunLog | None = None,
     into: Result | None = None,
 ) -> Result:
@@ -152,7 +151,7 @@ def run_upgrade(
     """
     clock = _Clock(log)
     root = options.path.resolve()
-    result = into if into is not None else new_result(run_id)
+    result = into if into is not None else new_result()
     result.log = log
     result.dry_run = options.dry_run
     git = None if options.dry_run else Git.find(root)
