@@ -28,8 +28,13 @@ from greenbump import names
 from greenbump.index import (
     _absolute,
     _local_path,
+    _NoFiles,
+    digest_of,
+    json_page_releases,
     latest_upload,
+    parse_json_page,
     parse_upload_time,
+    releases_of_files,
     upload_time_by_pattern,
     version_from_filename,
 )
@@ -202,3 +207,78 @@ def test_local_paths_match_url2pathname(segments: list[str]) -> None:
     path = Path("/", *segments)
     url = path.as_uri()
     assert _local_path(url) == Path(url2pathname(urlsplit(url).path)) == path
+
+
+# Entries of one project page: wheels of a release share a name-version prefix (the fast path
+# reads it once per release), with build tags, odd or foreign names, sdists, yanks and
+# requires-python values mixed in, and malformed entries the page must be refused for.
+_PAGE_FILES = st.sampled_from(
+    [
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "Demo-1.0-cp312-cp312-win_amd64.whl",
+        "demo-1.0.0-cp39-abi3-macosx_11_0_arm64.whl",
+        "demo-1.0-1-py3-none-any.whl",
+        "demo-1.0-x1-py3-none-any.whl",
+        "demo-2.0rc1-py2.py3-none-any.whl",
+        "demo-nope-py3-none-any.whl",
+        "de mo-1.0-py3-none-any.whl",
+        "other-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+        "demo-2.0rc1.zip",
+        "demo-0.9.tar.bz2",
+        "demo-1.0.exe",
+    ]
+)
+_PAGE_ENTRY = st.fixed_dictionaries(
+    {"filename": _PAGE_FILES, "url": st.just("files/x")},
+    optional={
+        "hashes": st.sampled_from([{}, {"sha256": "00"}, {"SHA256": "11", "md5": "22"}]),
+        "yanked": st.sampled_from([False, True, "", "broken"]),
+        "requires-python": st.sampled_from([None, "", ">=3.8", ">= 3.8", ">=3.10", "nonsense"]),
+        "upload-time": st.sampled_from(
+            ["2024-01-02T03:04:05.123456Z", "2024-01-02T03:04:06Z", "yesterday"]
+        ),
+    },
+)
+_BAD_ENTRY = st.sampled_from(
+    [
+        [],
+        {"filename": 1, "url": "x"},
+        {"filename": "demo-1.0.tar.gz"},
+        {"filename": "demo-1.0.tar.gz", "url": "x", "hashes": None},
+        {"filename": "demo-1.0.tar.gz", "url": "x", "hashes": {"sha256": 1}},
+        {"filename": "demo-1.0.tar.gz", "url": "x", "yanked": 0},
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    entries=st.lists(_PAGE_ENTRY, max_size=12),
+    bad=st.one_of(st.none(), st.tuples(st.integers(0, 12), _BAD_ENTRY)),
+)
+def test_json_page_releases_match_the_general_path(
+    entries: list[dict[str, object]], bad: tuple[int, object] | None
+) -> None:
+    files: list[object] = list(entries)
+    if bad is not None:
+        files.insert(bad[0], bad[1])
+    page = {"meta": {"api-version": "1.1"}, "name": "demo", "files": files}
+    project = canonicalize_name("demo")
+
+    def outcome(compute: object) -> object:
+        try:
+            return digest_of(sorted(compute(), key=lambda r: r.version))  # type: ignore[operator]
+        except ValueError as exc:
+            return str(exc)
+
+    fast = outcome(lambda: json_page_releases(page, project, _NoFiles()))
+    general = outcome(
+        lambda: releases_of_files(
+            project, parse_json_page(page, "https://index.test/simple/demo/", "origin")
+        )
+    )
+    assert fast == general
+    if bad is not None:
+        assert isinstance(fast, str)  # the malformed entry is named, not skipped

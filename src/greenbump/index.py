@@ -563,33 +563,66 @@ def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
 def json_page_releases(data: object, project: NormalizedName, source: FileSource) -> list[Release]:
     """The releases of a PEP 691 page without building its files (``source`` builds them).
 
-    This is the hot path of every lookup: it checks each entry as :func:`parse_json_page`
-    does but keeps only what the release rules need, a few microseconds a file.
+    This is the hot path of a first lookup (a large application's pages list some 150,000
+    files), so it checks each entry as :func:`parse_json_page` does, but inline and only
+    down to what the release rules need, and reads the version of a wheel without build tag
+    once per release rather than once per file: the wheels of one release share the
+    ``name-version-`` prefix that decides it (``tests/test_index_fastpaths.py`` pins this to
+    the general path).
     """
     by_version: dict[Version, tuple[list[_Facts], list[str]]] = {}  # facts, upload times
+    wheel_versions: dict[tuple[str, str], Version | None] = {}
     for position, entry in enumerate(_json_entries(data)):
-        filename, _url, _hashes, yanked = _json_entry(position, entry)
-        version = version_from_filename(filename, project)
+        well_formed = type(entry) is dict
+        if well_formed:
+            filename = entry.get("filename")
+            hashes = entry.get("hashes", _NO_HASHES)
+            yanked = entry.get("yanked", False)
+            well_formed = (
+                type(filename) is str
+                and type(entry.get("url")) is str
+                and type(hashes) is dict
+                and (yanked is False or type(yanked) is str or type(yanked) is bool)
+            )
+            if well_formed:
+                for algorithm, digest in hashes.items():
+                    if type(algorithm) is not str or type(digest) is not str:
+                        well_formed = False
+        if not well_formed:
+            filename, _url, hashes, yanked = _json_entry(position, entry)  # or says what is wrong
+        if filename.endswith(".whl") and filename.count("-") == 4:
+            name_part, version_part, _tags = filename.split("-", 2)
+            key = (name_part, version_part)
+            if key in wheel_versions:
+                version = wheel_versions[key]
+            else:
+                version = wheel_versions[key] = version_from_filename(filename, project)
+        else:
+            version = version_from_filename(filename, project)
         if version is None:
             continue
         found = by_version.get(version)
         if found is None:
             found = by_version[version] = ([], [])
+        requires = entry.get("requires-python")
         found[0].append(
             (
                 filename,
                 yanked is not False,
-                yanked if isinstance(yanked, str) and yanked else None,
-                _parse_requires_python(entry.get("requires-python")),
+                yanked if type(yanked) is str and yanked else None,
+                _requires_python(requires) if type(requires) is str and requires.strip() else None,
             )
         )
         upload = entry.get("upload-time")
-        if isinstance(upload, str):
+        if type(upload) is str:
             found[1].append(upload)
     return [
         _release(version, facts, source, latest_upload(uploads))
         for version, (facts, uploads) in by_version.items()
     ]
+
+
+_NO_HASHES: dict[str, str] = {}
 
 
 def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
