@@ -54,6 +54,21 @@ def test_check_command_imports_defer_optional_modules() -> None:
     assert sorted(loaded.intersection(DEFERRED)) == []
 
 
+# What a check needs only once its index requests are out: loaded while the index answers,
+# so that the first request goes out as early as possible.
+AFTER_FIRST_REQUEST = (
+    "greenbump.advisories",
+    "greenbump.candidates",
+    "greenbump.checkreport",
+    "greenbump.checkformats",
+)
+
+
+def test_check_command_loads_report_modules_only_after_starting_lookups() -> None:
+    loaded = _modules_after("import greenbump.main, greenbump.commands.check_run")
+    assert sorted(loaded.intersection(AFTER_FIRST_REQUEST)) == []
+
+
 def test_plain_check_run_imports_no_optional_module(
     tmp_path: Path, local_index: LocalIndex
 ) -> None:

@@ -15,12 +15,11 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from greenbump.advisories import AdvisorySource, CheckResult
-from greenbump.candidates import lowest_python
 from greenbump.errors import InputError
 from greenbump.index import IndexClient, ProjectNotFound, ProjectPage
 from greenbump.indexconfig import IndexConfig, resolve_index_config
@@ -28,6 +27,9 @@ from greenbump.inventory import Package
 from greenbump.names import NormalizedName
 from greenbump.project import Project
 from greenbump.textio import read_text
+
+if TYPE_CHECKING:  # loaded once the index lookups are under way (see fetching_pages)
+    from greenbump.advisories import AdvisorySource, CheckResult
 
 
 def target_python(requested: str | None, project: Project) -> Version:
@@ -39,6 +41,8 @@ def target_python(requested: str | None, project: Project) -> Version:
             return _interpreter_version(requested)
     requires = _requires_python(project)
     if requires is not None:
+        from greenbump.candidates import lowest_python
+
         try:
             return lowest_python(requires)
         except ValueError as exc:

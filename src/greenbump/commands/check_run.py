@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greenbump.candidates import Filters
 from greenbump.config import load_settings
 from greenbump.errors import EXIT_GATE
 from greenbump.inventory import build_inventory
@@ -50,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
             on_page=advance,
         ) as pages,
     ):
+        from greenbump.candidates import Filters  # while the index answers
+
         filters = Filters(
             python=target_python(args.python or settings.get("python"), project),
             allow_prereleases=bool(args.allow_prereleases or settings.get("allow-prereleases")),
