@@ -28,3 +28,10 @@ if [ ! -x .venv-pdm/bin/pdm ]; then
     .venv-pdm/bin/python -m pip install --quiet 'pdm[locked]>=2,<3'; } ||
     echo "could not install pdm into .venv-pdm: the pdm relock tests will be skipped" >&2
 fi
+# pipenv for the Pipfile.lock relock tests, likewise in its own environment (the range is
+# greenbump's PIPENV_REQUIREMENT). Without it those tests skip.
+if [ ! -x .venv-pipenv/bin/pipenv ]; then
+  { "$PYTHON" -m venv .venv-pipenv &&
+    .venv-pipenv/bin/python -m pip install --quiet 'pipenv>=2025,<2027'; } ||
+    echo "could not install pipenv into .venv-pipenv: the pipenv relock tests will be skipped" >&2
+fi

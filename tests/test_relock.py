@@ -34,7 +34,7 @@ from greenbump.relock import (
     compile_requirements,
     relock,
 )
-from localindex import DEFAULT_CATALOGUE, LocalIndex, uv_bin
+from localindex import DEFAULT_CATALOGUE, LocalIndex, Release, uv_bin
 
 Reader = Callable[[str, PurePosixPath], DependencyFile]
 
@@ -346,29 +346,7 @@ def test_pylock_of_unknown_origin_is_unsupported(local_index: LocalIndex, tmp_pa
 
 
 # --------------------------------------------------------------------------------------------
-# Tools greenbump does not install
-
-
-def test_pipfile_lock_needs_pipenv(
-    local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    text = (
-        '{"_meta": {"hash": {"sha256": "x"}, "pipfile-spec": 6, "requires": {}, "sources": []},'
-        ' "default": {"alpha": {"version": "==1.0.0"}}, "develop": {}}\n'
-    )
-    (tmp_path / "Pipfile.lock").write_text(text, encoding="utf-8")
-    lock = _load(tmp_path, "Pipfile.lock", parse_pipfile_lock)
-
-    with pytest.raises(RelockUnsupported) as caught:
-        relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "2.0.0"})
-
-    assert isinstance(caught.value, ExternalError)
-    assert str(caught.value) == (
-        "Pipfile.lock: not supported without pipenv (install pipenv to regenerate it)"
-    )
+# pdm.lock
 
 
 @pytest.fixture(scope="session")
@@ -643,4 +621,190 @@ def test_pdm_overrides_pin_without_touching_the_rest() -> None:
     bare = '[project]\nname = "app"\n'
     assert _with_overrides(bare, {"babel": "2.18.0"}) == (
         bare + '\n[tool.pdm.resolution.overrides]\nbabel = "==2.18.0"\n'
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pipfile.lock
+
+
+@pytest.fixture(scope="session")
+def pipenv_tools() -> Path:
+    """The pipenv that ``scripts/_venv.sh`` installs into ``.venv-pipenv`` (its own
+    environment, as pdm's)."""
+    found = Path(__file__).resolve().parents[1] / ".venv-pipenv" / "bin" / "pipenv"
+    if not found.is_file():
+        pytest.skip(f"{found} is absent: scripts/_venv.sh installs it")
+    return found
+
+
+def _pipenv_env(home: Path, index: LocalIndex | None = None) -> dict[str, str]:
+    """pipenv's environment for a test: its virtual environments under ``home``, no pip
+    configuration of this machine, nothing asked."""
+    env = {
+        **os.environ,
+        "WORKON_HOME": str(home / "venvs"),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIPENV_YES": "1",
+        "PIPENV_NOSPIN": "1",
+        "PIPENV_IGNORE_VIRTUALENVS": "1",
+    }
+    if index is not None:
+        env["PIPENV_PYPI_MIRROR"] = index.index_url
+    return env
+
+
+def _pipenv(
+    pipenv: Path, cwd: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(pipenv), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _pipfile(project: Path, packages: str, source: str | None) -> None:
+    head = f'[[source]]\nurl = "{source}"\nverify_ssl = false\nname = "local"\n\n' if source else ""
+    (project / "Pipfile").write_text(f"{head}[packages]\n{packages}", encoding="utf-8")
+
+
+@pytest.fixture
+def pipenv_project(
+    pipenv_tools: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[Path, dict[str, str]]]:
+    """``make(index, pinned, ranges, source=True)``: a project locked by the test pipenv with
+    the ``pinned`` Pipfile packages, whose Pipfile then holds ``ranges`` (the caller's
+    manifest edit). greenbump's relock finds this pipenv on PATH."""
+    monkeypatch.setenv("PATH", f"{pipenv_tools.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    project = tmp_path / "app"
+    project.mkdir()
+
+    def make(
+        index: LocalIndex, pinned: str, ranges: str, *, source: bool = True
+    ) -> tuple[Path, dict[str, str]]:
+        env = _pipenv_env(tmp_path, None if source else index)
+        url = index.index_url if source else None
+        _pipfile(project, pinned, url)
+        done = _pipenv(pipenv_tools, project, env, "lock")
+        assert done.returncode == 0, done.stdout + done.stderr
+        _pipfile(project, ranges, url)
+        return project, env
+
+    return make
+
+
+def test_pipenv_stops_at_the_requested_version_below_the_newest_allowed(
+    pipenv_project: Callable[..., tuple[Path, dict[str, str]]],
+    pipenv_tools: Path,
+    make_index: Callable[..., LocalIndex],
+) -> None:
+    """``alpha>=1.0`` allows 2.0.0, which ``pipenv upgrade`` takes; 1.1.0 was tested. The
+    Pipfile pins it for one lock and is put back byte for byte; gamma stays where it was."""
+    index = make_index(DEFAULT_CATALOGUE, cache_headers=False)
+    project, env = pipenv_project(
+        index, 'alpha = "==1.0.0"\ngamma = "==1.0.0"\n', 'alpha = ">=1.0"\ngamma = ">=1.0"\n'
+    )
+    manifest = (project / "Pipfile").read_bytes()
+    lock = _load(project, "Pipfile.lock", parse_pipfile_lock)
+
+    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
+
+    assert _versions(project, "Pipfile.lock", parse_pipfile_lock) == {
+        "alpha": "1.1.0",
+        "gamma": "1.0.0",
+    }
+    assert (project / "Pipfile").read_bytes() == manifest
+    checked = _pipenv(pipenv_tools, project, env, "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_pipenv_keeps_the_dependencies_an_upgrade_does_not_need_to_move(
+    pipenv_project: Callable[..., tuple[Path, dict[str, str]]],
+    pipenv_tools: Path,
+    make_index: Callable[..., LocalIndex],
+) -> None:
+    """pipenv takes an upgraded package's dependencies from a fresh resolution: beta would
+    go to 2.0.0 with alpha although alpha 2.1.0 is happy with the locked 1.0.0. The project
+    has no ``[[source]]``: greenbump's index reaches pipenv as its mirror."""
+    index = make_index(
+        [
+            Release("alpha", "2.0.0", requires=["beta>=1.0"]),
+            Release("beta", "1.0.0"),
+            Release("gamma", "1.0.0"),
+        ],
+        cache_headers=False,
+    )
+    project, env = pipenv_project(
+        index,
+        'alpha = "==2.0.0"\ngamma = "*"\n',
+        'alpha = ">=2.0"\ngamma = "*"\n',
+        source=False,
+    )
+    assert _versions(project, "Pipfile.lock", parse_pipfile_lock)["beta"] == "1.0.0"
+    index.add(
+        Release("alpha", "2.1.0", requires=["beta>=1.0"]),
+        Release("beta", "2.0.0"),
+        Release("gamma", "1.5.0"),
+    )
+    lock = _load(project, "Pipfile.lock", parse_pipfile_lock)
+
+    relock(project, lock, _config(index), upgrade={"alpha": "2.1.0"})
+
+    assert _versions(project, "Pipfile.lock", parse_pipfile_lock) == {
+        "alpha": "2.1.0",
+        "beta": "1.0.0",
+        "gamma": "1.0.0",
+    }
+    assert "[[source]]" not in (project / "Pipfile").read_text(encoding="utf-8")
+    checked = _pipenv(pipenv_tools, project, env, "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_pipenv_lock_needs_pipenv(
+    local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not on PATH, and the index (here the test index) has no pipenv to install either."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    text = (
+        '{"_meta": {"hash": {"sha256": "x"}, "pipfile-spec": 6, "requires": {}, "sources": []},'
+        ' "default": {"alpha": {"version": "==1.0.0"}}, "develop": {}}\n'
+    )
+    (tmp_path / "Pipfile").write_text('[packages]\nalpha = "*"\n', encoding="utf-8")
+    (tmp_path / "Pipfile.lock").write_text(text, encoding="utf-8")
+    lock = _load(tmp_path, "Pipfile.lock", parse_pipfile_lock)
+
+    with pytest.raises(RelockUnsupported) as caught:
+        relock(tmp_path, lock, _config(local_index), upgrade={"alpha": "2.0.0"})
+
+    assert isinstance(caught.value, ExternalError)
+    assert str(caught.value).startswith(
+        "Pipfile.lock: not supported without pipenv (cannot install pipenv"
+    )
+
+
+def test_pipfile_pins_keep_each_entrys_other_keys() -> None:
+    from greenbump.relock import _with_pipfile_pins
+
+    text = (
+        '[[source]]\nurl = "https://example.invalid/simple"\nname = "local"\n\n'
+        '[packages]\nDjango = ">=4"\nrich = {version = "*", markers = "os_name == \'posix\'"}\n'
+        'mylib = {path = "."}\n\n[dev-packages]\npytest = "*"\n'
+    )
+    pinned = _with_pipfile_pins(
+        text,
+        {
+            "default": {"django": "4.2.1", "rich": "13.0.0", "mylib": "1.0", "sqlparse": "0.5.0"},
+            "develop": {"pytest": "8.0.0"},
+        },
+    )
+    assert pinned == (
+        '[[source]]\nurl = "https://example.invalid/simple"\nname = "local"\n\n'
+        '[packages]\nDjango = "==4.2.1"\n'
+        'rich = {version = "==13.0.0", markers = "os_name == \'posix\'"}\n'
+        'mylib = {path = "."}\nsqlparse = "==0.5.0"\n\n[dev-packages]\npytest = "==8.0.0"\n'
+    )
+    assert _with_pipfile_pins("", {"develop": {"pytest": "8.0.0"}}) == (
+        '[dev-packages]\npytest = "==8.0.0"\n'
     )

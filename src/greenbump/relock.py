@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 import os
 import re
@@ -68,17 +69,17 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
 from greenbump import proc
 from greenbump.envs import bin_dir, uv_binary
 from greenbump.errors import ExternalError, GreenbumpError
-from greenbump.indexconfig import IndexConfig, IndexUrl
+from greenbump.indexconfig import IndexConfig, IndexUrl, builtin_default_index
 from greenbump.model import DependencyFile, FileKind
 from greenbump.names import NormalizedName, canonicalize_name
 from greenbump.readers.locks import (
@@ -93,6 +94,8 @@ from greenbump.redact import redact_text
 from greenbump.textio import read_text, write_text
 
 __all__ = [
+    "PDM_REQUIREMENT",
+    "PIPENV_REQUIREMENT",
     "POETRY_REQUIREMENT",
     "RelockFailed",
     "RelockUnsupported",
@@ -110,6 +113,9 @@ POETRY_REQUIREMENT = "poetry>=2,<3"
 # pdm's "locked" extra pins its own dependencies: a plain install took a newer hishel than
 # pdm 2.29 works with (seen on a real run, docs/real-world-trial.md).
 PDM_REQUIREMENT = "pdm[locked]>=2,<3"
+# pipenv is calendar-versioned; `upgrade --lock-only` and `--categories` as used here were
+# verified with 2025 and 2026 releases.
+PIPENV_REQUIREMENT = "pipenv>=2025,<2027"
 # Overrides where greenbump keeps the tools it installs (default: the user cache dir).
 TOOLS_DIR_VARIABLE = "GREENBUMP_TOOLS_DIR"
 
@@ -964,7 +970,7 @@ def _relock_poetry(job: _Job) -> None:
     job.run([*command, "update", "--lock", *flags, *moving], cwd=job.folder, env=env, tool="poetry")
     overshot = _overshot(job, moving)
     if overshot:  # pinned through a dependency group for one lock (see _pinned_manifest)
-        with _pinned_manifest(job, overshot, _with_pin_group):
+        with _pinned_manifest(job, _requested(job, overshot), _with_pin_group):
             argv = [*command, "update", "--lock", *flags, *overshot]
             job.run(argv, cwd=job.folder, env=env, tool="poetry")
         lock_keeping_versions()
@@ -976,29 +982,38 @@ def _overshot(job: _Job, moving: Sequence[NormalizedName]) -> list[NormalizedNam
     return [n for n in moving if n in after and Version(job.upgrades[n]) not in after[n]]
 
 
+_Pins = TypeVar("_Pins")
+
+
 @contextlib.contextmanager
 def _pinned_manifest(
     job: _Job,
-    names: Sequence[NormalizedName],
-    pin: Callable[[str, Mapping[str, str]], str],
+    pins: _Pins,
+    pin: Callable[[str, _Pins], str],
+    manifest: str = "pyproject.toml",
 ) -> Iterator[None]:
-    """``pyproject.toml`` pinning ``names`` to their requested versions, for one lock.
+    """The manifest (``pyproject.toml``, or pipenv's ``Pipfile``) pinning ``pins`` (name ->
+    version) exactly, for one lock.
 
-    Poetry and pdm move a package to the newest release its constraints allow and take no
-    version on the command line; when that is not the tested one (a newer release is too
-    young for the policy, or the tool's universal resolution forks a package that uv resolved
-    for the tested Python), the manifest pins it while the tool locks, then is put back byte
-    for byte; the caller locks again keeping versions, so the lock describes the project's
-    own manifest and still holds the pinned versions (both tools prefer what is locked).
+    Poetry, pdm and pipenv move a package to the newest release its constraints allow and
+    take no version on the command line; when that is not the tested one (a newer release is
+    too young for the policy, or the tool's universal resolution forks a package that uv
+    resolved for the tested Python), the manifest pins it while the tool locks, then is put
+    back byte for byte; the caller locks again keeping versions, so the lock describes the
+    project's own manifest and still holds the pinned versions (the tools prefer what is
+    locked).
     """
-    pyproject = job.folder / "pyproject.toml"
-    original = pyproject.read_bytes()
+    path = job.folder / manifest
+    original = path.read_bytes()
     try:
-        pins = {str(name): job.upgrades[name] for name in names}
-        pyproject.write_text(pin(original.decode("utf-8"), pins), encoding="utf-8")
+        path.write_text(pin(original.decode("utf-8"), pins), encoding="utf-8")
         yield
     finally:
-        pyproject.write_bytes(original)
+        path.write_bytes(original)
+
+
+def _requested(job: _Job, names: Sequence[NormalizedName]) -> dict[str, str]:
+    return {str(name): job.upgrades[name] for name in names}
 
 
 _PIN_GROUP = "greenbump-pins"  # a dependency group that exists only while greenbump locks
@@ -1093,16 +1108,7 @@ def _tool_version(
 
 
 # --------------------------------------------------------------------------------------------
-# pdm.lock and Pipfile.lock: only with the user's own tool
-
-
-def _require(job: _Job, program: str) -> str:
-    found = shutil.which(program)
-    if found is None:
-        raise RelockUnsupported(
-            f"{job.lock.path}: not supported without {program} (install {program} to regenerate it)"
-        )
-    return found
+# Tools installed on demand, and pdm.lock
 
 
 def _tool(job: _Job, program: str, requirement: str) -> list[str]:
@@ -1144,16 +1150,197 @@ def _relock_pdm(job: _Job) -> None:
     job.run([*update, *moving], cwd=job.folder, env=env, tool="pdm")
     overshot = _overshot(job, moving)
     if overshot:  # pinned through resolution overrides for one lock (see _pinned_manifest)
-        with _pinned_manifest(job, overshot, _with_overrides):
+        with _pinned_manifest(job, _requested(job, overshot), _with_overrides):
             job.run([*update, *overshot], cwd=job.folder, env=env, tool="pdm")
         job.run(keep, cwd=job.folder, env=env, tool="pdm")
 
 
+# --------------------------------------------------------------------------------------------
+# Pipfile.lock
+
+# Pipfile tables that hold no packages (pipenv's own list); every other table is a category.
+_PIPFILE_NON_CATEGORIES = frozenset({"build-system", "pipenv", "requires", "scripts", "source"})
+# Pipfile category -> its Pipfile.lock section, where the names differ.
+_PIPFILE_LOCK_SECTIONS = {"packages": "default", "dev-packages": "develop"}
+# Entry keys of packages that come from somewhere other than an index: no version to pin.
+_PIPFILE_NOT_PINNABLE = frozenset({"git", "hg", "svn", "bzr", "path", "file"})
+# Settings that would make pipenv lock another Pipfile, or in another environment.
+_PIPENV_DROPPED_ENV = (
+    "PIPENV_PIPFILE",
+    "PIPENV_VENV_IN_PROJECT",
+    "PIPENV_CUSTOM_VENV_NAME",
+    "PIPENV_PYTHON",
+    "PIPENV_ACTIVE",
+    "VIRTUAL_ENV",
+)
+
+PipfilePins = Mapping[str, Mapping[str, str]]  # Pipfile.lock section -> name -> version
+
+
 def _relock_pipfile(job: _Job) -> None:
-    pipenv = _require(job, "pipenv")
+    """``pipenv upgrade --lock-only``: pipenv's own way to move named packages (with no names,
+    to re-resolve only the entries the Pipfile no longer allows), keeping every other
+    locked version; ``pipenv lock`` would re-resolve every package."""
+    pipfile = job.folder / "Pipfile"
+    if not pipfile.is_file():
+        raise RelockFailed(job.lock.path, "pipenv", "there is no Pipfile beside it")
+    manifest = _load_toml(pipfile)
+    pipenv = _tool(job, "pipenv", PIPENV_REQUIREMENT)
+    python = ["--python", job.python] if job.python else []
+    upgrade = [*pipenv, "upgrade", "--lock-only", *python]
+    sections = _pipfile_lock_sections(manifest, job.read())
+    keep = [*upgrade, "--categories", ",".join(sections)]
+    moving = [name for name in job.upgrades if name in job.locked]
+    # pipenv locks inside a virtual environment it makes; it goes with this folder.
+    with tempfile.TemporaryDirectory(prefix="greenbump-pipenv-") as venvs:
+        env = _pipenv_env(job, manifest, Path(venvs))
+
+        def run(argv: Sequence[str]) -> None:
+            job.run(argv, cwd=job.folder, env=env, tool="pipenv")
+
+        if not moving:
+            run(keep)
+            return
+        before = _pipfile_lock_versions(job.read())
+        run([*upgrade, *moving])
+        after = _pipfile_lock_versions(job.read())
+        overshot = _overshot(job, moving)
+        wanted: dict[str, dict[str, str]] = {
+            section: {str(name): job.upgrades[name] for name in overshot if name in versions}
+            for section, versions in after.items()
+        }
+        dragged = _dragged(job, before, after)
+        if not overshot and not any(dragged.values()):
+            return
+        # pipenv takes the upgraded packages and their dependencies from a fresh resolution
+        # of the whole Pipfile, so it can move them past the tested versions: the Pipfile
+        # pins them for one more lock (see _pinned_manifest), then is put back and locked
+        # keeping versions, which also gives the lock the Pipfile's own hash.
+        attempts = [_merge_pins(wanted, dragged)]
+        if overshot and any(dragged.values()):
+            attempts.append(wanted)  # a dependency the upgrade really needs moved
+        for position, pins in enumerate(attempts):
+            names = sorted({name for versions in pins.values() for name in versions})
+            if not names:
+                break
+            try:
+                with _pinned_manifest(job, pins, _with_pipfile_pins, "Pipfile"):
+                    run([*upgrade, *names])
+            except RelockFailed:
+                if position == len(attempts) - 1:
+                    raise
+                continue
+            break
+        run(keep)
+
+
+def _pipfile_lock_sections(manifest: Mapping[str, Any], lock_text: str) -> list[str]:
+    """The Pipfile.lock sections to lock: the Pipfile's categories, and any the lock has."""
+    sections = ["default", "develop"]
+    for category, value in manifest.items():
+        if category not in _PIPFILE_NON_CATEGORIES and isinstance(value, Mapping):
+            sections.append(_PIPFILE_LOCK_SECTIONS.get(category, category))
+    sections += _pipfile_lock_versions(lock_text)
+    return list(dict.fromkeys(sections))
+
+
+def _pipfile_lock_versions(text: str) -> dict[str, dict[NormalizedName, str]]:
+    """Section -> package -> version of a Pipfile.lock (a package may be in several sections,
+    at different versions)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return {}
+    found: dict[str, dict[NormalizedName, str]] = {}
+    for section, entries in document.items() if isinstance(document, dict) else ():
+        if section.startswith("_") or not isinstance(entries, dict):
+            continue
+        versions = found.setdefault(section, {})
+        for name, entry in entries.items():
+            version = entry.get("version") if isinstance(entry, dict) else None
+            if isinstance(version, str) and version.startswith("=="):
+                versions[canonicalize_name(name)] = version[2:]
+    return found
+
+
+def _dragged(
+    job: _Job,
+    before: Mapping[str, Mapping[NormalizedName, str]],
+    after: Mapping[str, Mapping[NormalizedName, str]],
+) -> dict[str, dict[str, str]]:
+    """Packages nobody asked to move that pipenv moved anyway, at their earlier versions."""
+    dragged: dict[str, dict[str, str]] = {}
+    for section, versions in before.items():
+        for name, version in versions.items():
+            now = after.get(section, {}).get(name)
+            if name not in job.upgrades and now is not None and now != version:
+                dragged.setdefault(section, {})[name] = version
+    return dragged
+
+
+def _merge_pins(*layers: PipfilePins) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for layer in layers:
+        for section, versions in layer.items():
+            merged.setdefault(section, {}).update(versions)
+    return merged
+
+
+def _with_pipfile_pins(text: str, pins: PipfilePins) -> str:
+    """Pipfile text with each package of ``pins`` (Pipfile.lock section -> name -> version)
+    pinned ``==version`` in the matching category.
+
+    An entry the category has keeps its other keys (markers, extras, index); a package it
+    lacks (a dependency of another) is added. Everything else stays as it was.
+    """
+    import tomlkit  # deferred: only a relock that pins needs it
+
+    categories = {section: category for category, section in _PIPFILE_LOCK_SECTIONS.items()}
+    document = tomlkit.parse(text)
+    for section, versions in pins.items():
+        if not versions:
+            continue
+        table: Any = document.setdefault(categories.get(section, section), tomlkit.table())
+        keys = {canonicalize_name(str(key)): str(key) for key in table}
+        for name, version in versions.items():
+            key = keys.get(canonicalize_name(name))
+            entry = table.get(key) if key is not None else None
+            if key is None or isinstance(entry, str):
+                table[key or name] = f"=={version}"
+            elif isinstance(entry, MutableMapping) and not _PIPFILE_NOT_PINNABLE & set(entry):
+                entry["version"] = f"=={version}"
+    return tomlkit.dumps(document)
+
+
+def _pipenv_env(job: _Job, manifest: Mapping[str, Any], venvs: Path) -> dict[str, str]:
     env = _base_env(job.index)
-    env.update(PIPENV_YES="1", PIPENV_NOSPIN="1", PIPENV_NO_INHERIT="1")
-    argv = [pipenv, "lock"]
-    if job.python:
-        argv += ["--python", job.python]
-    job.run(argv, cwd=job.folder, env=env, tool="pipenv")
+    for key in _PIPENV_DROPPED_ENV:
+        env.pop(key, None)
+    env.update(
+        PIPENV_YES="1",
+        PIPENV_NOSPIN="1",
+        PIPENV_IGNORE_VIRTUALENVS="1",  # not greenbump's own environment
+        PIPENV_DONT_LOAD_ENV="1",
+        WORKON_HOME=str(venvs),
+    )
+    primary = job.index.index
+    if primary is None or "PIPENV_PYPI_MIRROR" in env:
+        return env
+    if manifest.get("source"):
+        # pipenv swaps the sources that name the default index for its mirror; a lock
+        # records the Pipfile's own URLs, so credentials can go with it.
+        env["PIPENV_PYPI_MIRROR"] = primary.url_with_credentials
+    elif not _is_builtin_default(primary):
+        # Without sources pipenv takes pip's configured index, else the default, which the
+        # mirror replaces; the lock then records the mirror's URL: never with credentials
+        # (pip finds them in netrc).
+        env["PIPENV_PYPI_MIRROR"] = primary.url
+    return env
+
+
+def _is_builtin_default(entry: IndexUrl) -> bool:
+    try:
+        default, _how = builtin_default_index()
+    except ExternalError:
+        return False
+    return _url_key(entry.url) == _url_key(default)
