@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 
 from greenbump.index import digest_json_page
@@ -90,3 +91,17 @@ def test_a_closed_worker_starts_no_new_process() -> None:
     worker.close()
     assert worker.digest("demo", body) is None  # parsed in place from now on
     assert worker._process is None
+
+
+def test_a_worker_answers_every_page_then_exits_cleanly_at_end_of_input() -> None:
+    bodies = [page(f"p{n}", 300 + n) for n in range(3)]
+    done = subprocess.run(
+        [sys.executable, "-m", "greenbump.parseworker"],
+        input=b"".join(exchange(f"p{n}", body) for n, body in enumerate(bodies)),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert answers == [{"rows": digest_json_page(b, f"p{n}")} for n, b in enumerate(bodies)]
