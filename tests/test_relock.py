@@ -718,14 +718,22 @@ def test_pipenv_stops_at_the_requested_version_below_the_newest_allowed(
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.parametrize(
+    ("needs", "beta"),
+    [("beta>=1.0", "1.0.0"), ("beta>=2.0", "2.0.0")],
+    ids=["kept", "moved-when-needed"],
+)
 def test_pipenv_keeps_the_dependencies_an_upgrade_does_not_need_to_move(
     pipenv_project: Callable[..., tuple[Path, dict[str, str]]],
     pipenv_tools: Path,
     make_index: Callable[..., LocalIndex],
+    needs: str,
+    beta: str,
 ) -> None:
     """pipenv takes an upgraded package's dependencies from a fresh resolution: beta would
-    go to 2.0.0 with alpha although alpha 2.1.0 is happy with the locked 1.0.0. The project
-    has no ``[[source]]``: greenbump's index reaches pipenv as its mirror."""
+    go to 2.0.0 with alpha even when alpha 2.1.0 is happy with the locked 1.0.0, so beta is
+    pinned back, unless alpha needs it moved. The project has no ``[[source]]``: greenbump's
+    index reaches pipenv as its mirror."""
     index = make_index(
         [
             Release("alpha", "2.0.0", requires=["beta>=1.0"]),
@@ -742,7 +750,7 @@ def test_pipenv_keeps_the_dependencies_an_upgrade_does_not_need_to_move(
     )
     assert _versions(project, "Pipfile.lock", parse_pipfile_lock)["beta"] == "1.0.0"
     index.add(
-        Release("alpha", "2.1.0", requires=["beta>=1.0"]),
+        Release("alpha", "2.1.0", requires=[needs]),
         Release("beta", "2.0.0"),
         Release("gamma", "1.5.0"),
     )
@@ -752,7 +760,7 @@ def test_pipenv_keeps_the_dependencies_an_upgrade_does_not_need_to_move(
 
     assert _versions(project, "Pipfile.lock", parse_pipfile_lock) == {
         "alpha": "2.1.0",
-        "beta": "1.0.0",
+        "beta": beta,
         "gamma": "1.0.0",
     }
     assert "[[source]]" not in (project / "Pipfile").read_text(encoding="utf-8")

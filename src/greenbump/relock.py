@@ -45,8 +45,19 @@ Per format:
   cache (``pdm[locked]``, whose own dependencies are pinned); a package pdm moves past its
   requested version is pinned for one lock through ``[tool.pdm.resolution.overrides]``, as
   Poetry's is through a dependency group.
-* ``Pipfile.lock``: ``pipenv lock`` when ``pipenv`` is on ``PATH``. pipenv re-resolves every
-  package; the result is still checked against the requested versions.
+* ``Pipfile.lock``: ``pipenv upgrade --lock-only NAME`` for locked packages to move, else
+  ``pipenv upgrade --lock-only`` naming none (it re-resolves only the entries the Pipfile no
+  longer allows and rewrites the lock's Pipfile hash); ``pipenv lock`` would re-resolve every
+  package. pipenv takes the named packages and their dependencies from a fresh resolution of
+  the whole Pipfile, so a package past its requested version, and a dependency nobody asked
+  to move, is pinned (``==``) in the Pipfile for one lock, which is then put back byte for
+  byte and locked naming none, as Poetry's and pdm's are. pipenv resolves against the
+  Pipfile's ``[[source]]`` tables; the user's configured index is its
+  ``PIPENV_PYPI_MIRROR``, which replaces only the default index (with credentials only where
+  the Pipfile has sources: without any, pipenv writes the mirror's URL into the lock). The
+  user's ``pipenv`` on ``PATH``, else one installed into greenbump's tool cache
+  (``PIPENV_REQUIREMENT``); its locking virtual environment lives in a temporary
+  ``WORKON_HOME``.
 
 Every result is read back with greenbump's own lock readers and checked: each package named in
 ``upgrade`` that is in the new lock must be at exactly the requested version, and one that was
@@ -1205,31 +1216,33 @@ def _relock_pipfile(job: _Job) -> None:
         run([*upgrade, *moving])
         after = _pipfile_lock_versions(job.read())
         overshot = _overshot(job, moving)
-        wanted: dict[str, dict[str, str]] = {
-            section: {str(name): job.upgrades[name] for name in overshot if name in versions}
-            for section, versions in after.items()
-        }
         dragged = _dragged(job, before, after)
         if not overshot and not any(dragged.values()):
             return
         # pipenv takes the upgraded packages and their dependencies from a fresh resolution
         # of the whole Pipfile, so it can move them past the tested versions: the Pipfile
         # pins them for one more lock (see _pinned_manifest), then is put back and locked
-        # keeping versions, which also gives the lock the Pipfile's own hash.
-        attempts = [_merge_pins(wanted, dragged)]
-        if overshot and any(dragged.values()):
-            attempts.append(wanted)  # a dependency the upgrade really needs moved
+        # keeping versions, which also gives the lock the Pipfile's own hash. The requested
+        # versions are pinned too: pipenv copies only the named packages out of that
+        # resolution, which must therefore hold the versions they go beside.
+        requested: dict[str, dict[str, str]] = {
+            section: {str(name): job.upgrades[name] for name in moving if name in versions}
+            for section, versions in after.items()
+        }
+        attempts: list[PipfilePins] = []
+        if any(dragged.values()):
+            attempts.append(_merge_pins(requested, dragged))
+        if overshot:
+            attempts.append(requested)  # without the dependencies the upgrade needs moved
         for position, pins in enumerate(attempts):
             names = sorted({name for versions in pins.values() for name in versions})
-            if not names:
-                break
             try:
                 with _pinned_manifest(job, pins, _with_pipfile_pins, "Pipfile"):
                     run([*upgrade, *names])
             except RelockFailed:
-                if position == len(attempts) - 1:
+                if overshot and position == len(attempts) - 1:
                     raise
-                continue
+                continue  # (no overshoot: pipenv's own choice stands, already locked)
             break
         run(keep)
 
