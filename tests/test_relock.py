@@ -34,7 +34,7 @@ from greenbump.relock import (
     compile_requirements,
     relock,
 )
-from localindex import DEFAULT_CATALOGUE, LocalIndex, Release, uv_bin
+from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex, Release, uv_bin
 
 Reader = Callable[[str, PurePosixPath], DependencyFile]
 
@@ -149,6 +149,31 @@ def test_uv_lock_prefers_the_projects_own_index_configuration(
 
     assert _versions(tmp_path, "uv.lock", parse_uv_lock)["alpha"] == "1.1.0"
     assert f'registry = "{local_index.index_url}"' in (tmp_path / "uv.lock").read_text("utf-8")
+
+
+def test_uv_lock_answers_from_uvs_cache_before_asking_the_index(
+    make_index: Callable[..., LocalIndex], tmp_path: Path
+) -> None:
+    """An upgrade run relocks right after uv resolved the same packages: uv's cache answers
+    (``--offline``), and only what it cannot answer goes to the index."""
+    index = make_index(DEFAULT_CATALOGUE)
+    _pyproject(tmp_path, ["alpha>=1.0", "gamma>=1.0"])
+    _uv(tmp_path, "lock", "--default-index", index.index_url, "-P", "alpha==1.0.0")
+    before = (tmp_path / "uv.lock").read_text(encoding="utf-8")
+    lock = _load(tmp_path, "uv.lock", parse_uv_lock)
+    asked = len(index.requests)
+
+    # alpha 2.0.0's metadata is not cached yet: the cache alone cannot answer, the index does.
+    relock(tmp_path, lock, _config(index), upgrade={"alpha": "2.0.0"}, python=sys.executable)
+    assert len(index.requests) > asked
+    moved = (tmp_path / "uv.lock").read_text(encoding="utf-8")
+    assert _versions(tmp_path, "uv.lock", parse_uv_lock)["alpha"] == "2.0.0"
+
+    # The same relock again with the index answering only errors: uv's cache is enough.
+    (tmp_path / "uv.lock").write_text(before, encoding="utf-8")
+    index.add_fault(Fault(None, status=500))
+    relock(tmp_path, lock, _config(index), upgrade={"alpha": "2.0.0"}, python=sys.executable)
+    assert (tmp_path / "uv.lock").read_text(encoding="utf-8") == moved
 
 
 def test_uv_lock_failure_carries_uvs_explanation(local_index: LocalIndex, tmp_path: Path) -> None:
