@@ -413,8 +413,8 @@ class _Job:
         again): on a real 83-package uv.lock, 1.8-2.5 s a lock online, 0.55-0.65 s offline.
         What the cache cannot answer fails at once and is asked online, as is any other
         failure, and the result is checked against the requested versions either way. The
-        cache is as fresh as the resolution that just ran (``compile_requirements`` always
-        asks the index), except for packages only other platforms need, which keep their
+        cache is as fresh as the resolution that just ran (``compile_requirements`` never
+        runs offline), except for packages only other platforms need, which keep their
         locked versions unless a requested version moves them.
         """
         offline = proc.run(
