@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from greenbump.envs import (
     site_packages,
 )
 from greenbump.proc import run
-from localindex import LocalIndex, Release, build_wheel
+from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex, Release, build_wheel
 
 PYTHON = sys.executable
 
@@ -126,6 +127,23 @@ def test_build_resync_and_reuse(builder: EnvBuilder) -> None:
     assert third.output == ""
     with pytest.raises(EnvBuildError):
         broken.ensure(_spec(alpha="1.0.0", gamma="1.0.0"), slot=0)
+
+
+def test_a_sync_is_served_from_uvs_cache_without_asking_the_index(
+    tmp_path: Path, make_index: Callable[..., LocalIndex], isolated_env: dict[str, str]
+) -> None:
+    index = make_index(DEFAULT_CATALOGUE)
+    builder = EnvBuilder(tmp_path / "envs", ["--index-url", index.index_url], env=isolated_env)
+    builder.ensure(_spec(alpha="1.0.0"), slot=0)
+    builder.ensure(_spec(alpha="1.1.0"), slot=0)  # both releases are in uv's cache now
+
+    index.add_fault(Fault(None, status=500))  # the index answers nothing but errors
+    asked = len(index.requests)
+    back = builder.ensure(_spec(alpha="1.0.0"), slot=0)
+
+    assert not back.reused
+    assert installed_distributions(back.path) == {"alpha": "1.0.0"}
+    assert len(index.requests) == asked
 
 
 def test_slots_are_separate_environments(builder: EnvBuilder) -> None:
