@@ -793,6 +793,32 @@ def test_pipenv_keeps_the_dependencies_an_upgrade_does_not_need_to_move(
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_pipenv_from_the_tool_cache_is_not_shadowed_by_the_project(
+    pipenv_project: Callable[..., tuple[Path, dict[str, str]]],
+    pipenv_tools: Path,
+    make_index: Callable[..., LocalIndex],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No pipenv on PATH: greenbump's cached one runs, in a project that has a ``pipenv``
+    package of its own (pipenv's own repository), which ``python -m pipenv`` would import."""
+    index = make_index(DEFAULT_CATALOGUE, cache_headers=False)
+    project, _env = pipenv_project(index, 'gamma = "==1.0.0"\n', 'gamma = ">=1.0"\n')
+    (project / "pipenv").mkdir()
+    (project / "pipenv" / "__init__.py").write_text('__version__ = "0"\n', encoding="utf-8")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "pipenv").symlink_to(pipenv_tools.parent.parent)  # as if installed there
+    monkeypatch.setenv("GREENBUMP_TOOLS_DIR", str(tools))
+    path = os.environ["PATH"].split(os.pathsep)
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in path if Path(p) != pipenv_tools.parent))
+    lock = _load(project, "Pipfile.lock", parse_pipfile_lock)
+
+    relock(project, lock, _config(index), upgrade={"gamma": "1.5.0"})
+
+    assert _versions(project, "Pipfile.lock", parse_pipfile_lock) == {"gamma": "1.5.0"}
+
+
 def test_pipenv_lock_needs_pipenv(
     local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -325,7 +325,7 @@ def ensure_tool(name: str, requirement: str, index: IndexConfig, *, timeout: flo
 
     The environment is built with uv beside its final place and renamed into it only once the
     install succeeded, so a crash or a concurrent greenbump never leaves a half-installed tool
-    that looks complete (tools are run as ``python -m NAME``, which survives the rename).
+    that looks complete (tools are run as ``python -I -m NAME``, which survives the rename).
     ``requirement`` comes from the user's configured index (``index``).
     """
     home = tools_dir() / name
@@ -1154,7 +1154,8 @@ def _tool_version(
 
 def _tool(job: _Job, program: str, requirement: str) -> list[str]:
     """The user's ``program`` on ``PATH``, else one installed once into greenbump's tool
-    cache (run as ``python -m program``)."""
+    cache, run as ``python -I -m program``: isolated, so a folder of the project named like
+    the tool (pipenv's own repository has ``pipenv/``) cannot shadow it."""
     found = shutil.which(program)
     if found:
         return [found]
@@ -1164,7 +1165,7 @@ def _tool(job: _Job, program: str, requirement: str) -> list[str]:
         raise RelockUnsupported(
             f"{job.lock.path}: not supported without {program} ({exc})"
         ) from exc
-    return [str(python), "-m", program]
+    return [str(python), "-I", "-m", program]
 
 
 def _relock_pdm(job: _Job) -> None:
