@@ -32,6 +32,6 @@ fi
 # greenbump's PIPENV_REQUIREMENT). Without it those tests skip.
 if [ ! -x .venv-pipenv/bin/pipenv ]; then
   { "$PYTHON" -m venv .venv-pipenv &&
-    .venv-pipenv/bin/python -m pip install --quiet 'pipenv>=2025,<2027'; } ||
+    .venv-pipenv/bin/python -m pip install --quiet 'pipenv>=2026,<2027'; } ||
     echo "could not install pipenv into .venv-pipenv: the pipenv relock tests will be skipped" >&2
 fi

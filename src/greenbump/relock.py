@@ -129,8 +129,8 @@ POETRY_REQUIREMENT = "poetry>=2,<3"
 # pdm 2.29 works with (seen on a real run, docs/real-world-trial.md).
 PDM_REQUIREMENT = "pdm[locked]>=2,<3"
 # pipenv is calendar-versioned; `upgrade --lock-only` and `--categories` as used here were
-# verified with 2025 and 2026 releases.
-PIPENV_REQUIREMENT = "pipenv>=2025,<2027"
+# verified with 2026.10.3 (tests, real-file trial).
+PIPENV_REQUIREMENT = "pipenv>=2026,<2027"
 # Overrides where greenbump keeps the tools it installs (default: the user cache dir).
 TOOLS_DIR_VARIABLE = "GREENBUMP_TOOLS_DIR"
 
