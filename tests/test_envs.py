@@ -20,6 +20,7 @@ from greenbump.envs import (
     installed_files,
     python_in,
     site_packages,
+    uv_cache_usable,
 )
 from greenbump.proc import run
 from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex, Release, build_wheel
@@ -144,6 +145,23 @@ def test_a_sync_is_served_from_uvs_cache_without_asking_the_index(
     assert not back.reused
     assert installed_distributions(back.path) == {"alpha": "1.0.0"}
     assert len(index.requests) == asked
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "usable"),
+    [
+        ({}, [], True),
+        ({"UV_NO_CACHE": "0"}, [], True),
+        ({"UV_NO_CACHE": "false"}, ["--index-url", "x"], True),
+        ({"UV_NO_CACHE": "1"}, [], False),
+        ({"UV_NO_CACHE": "true"}, [], False),
+        ({}, ["--no-cache"], False),
+    ],
+)
+def test_uv_is_asked_offline_only_when_it_keeps_a_cache(
+    env: dict[str, str], args: list[str], usable: bool
+) -> None:
+    assert uv_cache_usable(env, args) is usable
 
 
 def test_slots_are_separate_environments(builder: EnvBuilder) -> None:

@@ -209,6 +209,13 @@ def uv_binary() -> str:
         return found
 
 
+def uv_cache_usable(env: Mapping[str, str] | None, args: Sequence[str] = ()) -> bool:
+    """Whether uv keeps a cache for these calls, so asking it ``--offline`` first can help
+    (``UV_NO_CACHE`` or ``--no-cache`` would only make every call twice)."""
+    value = (os.environ if env is None else env).get("UV_NO_CACHE", "")
+    return value.strip().lower() in ("", "0", "false", "no", "off") and "--no-cache" not in args
+
+
 def bin_dir(venv: Path) -> Path:
     """Where a virtual environment keeps its executables."""
     return venv / ("Scripts" if sys.platform == "win32" else "bin")
@@ -407,7 +414,7 @@ class EnvBuilder:
         before the environment is touched and is done online, as is any other failure, so
         only the online attempt's output and error are reported.
         """
-        if stage in ("sync", "install"):
+        if stage in ("sync", "install") and uv_cache_usable(self.env, self.uv_args):
             offline = self._run_uv([*args, "--offline"], f"{stage} --offline")
             if offline.ok:
                 output.extend((offline.stderr.strip(), offline.stdout.strip()))

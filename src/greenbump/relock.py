@@ -92,7 +92,7 @@ from typing import Any, TypeVar
 from packaging.version import InvalidVersion, Version
 
 from greenbump import proc
-from greenbump.envs import bin_dir, uv_binary
+from greenbump.envs import bin_dir, uv_binary, uv_cache_usable
 from greenbump.errors import ExternalError, GreenbumpError
 from greenbump.indexconfig import IndexConfig, IndexUrl, builtin_default_index
 from greenbump.model import DependencyFile, FileKind
@@ -417,6 +417,9 @@ class _Job:
         runs offline), except for packages only other platforms need, which keep their
         locked versions unless a requested version moves them.
         """
+        if not uv_cache_usable(env, [str(arg) for arg in argv]):
+            self.run(argv, cwd=cwd, env=env, tool=tool)
+            return
         offline = proc.run(
             [*argv, "--offline"],
             cwd=cwd,
