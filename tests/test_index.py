@@ -28,21 +28,17 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from greenbump.errors import ExternalError, InputError
-from greenbump.index import (
-    ACCEPT,
+from greenbump.index import ACCEPT, HttpCache, IndexClient, ProjectNotFound, fetch_projects
+from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
+from greenbump.pages import (
     DistFile,
-    HttpCache,
-    IndexClient,
-    ProjectNotFound,
     ProjectPage,
     Release,
-    fetch_projects,
     parse_html_page,
     parse_json_page,
     parse_upload_time,
     version_from_filename,
 )
-from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
 from greenbump.parseworker import LARGE_PAGE
 from greenbump.redact import looks_like_token, redact_text, redact_url
 from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex, uv_bin

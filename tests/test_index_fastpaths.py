@@ -25,9 +25,9 @@ from packaging.utils import (
 )
 
 from greenbump import names
-from greenbump.index import (
+from greenbump.index import _local_path
+from greenbump.pages import (
     _absolute,
-    _local_path,
     _NoFiles,
     digest_of,
     json_page_releases,

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from greenbump.index import digest_json_page
+from greenbump.pages import digest_json_page
 from greenbump.parseworker import ParsePool, ParseWorker, serve
 
 
@@ -105,3 +105,15 @@ def test_a_worker_answers_every_page_then_exits_cleanly_at_end_of_input() -> Non
     assert done.returncode == 0, done.stderr
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert answers == [{"rows": digest_json_page(b, f"p{n}")} for n, b in enumerate(bodies)]
+
+
+def test_a_worker_loads_no_client_modules() -> None:
+    """A worker starts per check: it needs the page parser only, not the HTTP client, TLS or
+    the index configuration (each worker used to pay for those at start-up)."""
+    code = (
+        "import sys, greenbump.parseworker, greenbump.pages;"
+        "print(*sorted(m for m in sys.modules"
+        " if m in ('http.client', 'ssl', 'platformdirs') or m.startswith('greenbump.index')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []

@@ -19,10 +19,10 @@ from packaging.version import Version
 from greenbump.candidates import UpdateKind
 from greenbump.discover import read_file
 from greenbump.edit import set_constraint
-from greenbump.index import ProjectPage
 from greenbump.indexconfig import IndexConfig
 from greenbump.model import Declaration, DependencyFile, FileKind, Span
 from greenbump.names import canonicalize_name
+from greenbump.pages import ProjectPage
 from greenbump.readers import parse
 from greenbump.readers.requirements import replace_hashes
 from greenbump.relock import relock

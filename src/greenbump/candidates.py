@@ -27,7 +27,7 @@ from packaging.version import Version
 
 
 class ReleaseLike(Protocol):
-    """What this module needs of an index release (see :class:`greenbump.index.Release`)."""
+    """What this module needs of an index release (see :class:`greenbump.pages.Release`)."""
 
     @property
     def version(self) -> Version: ...

@@ -19,8 +19,8 @@ from greenbump.names import NormalizedName
 
 if TYPE_CHECKING:  # annotations only: building a report needs neither the index nor advisories
     from greenbump.advisories.matching import CheckResult, Finding
-    from greenbump.index import ProjectPage
     from greenbump.inventory import Package
+    from greenbump.pages import ProjectPage
 
 SCHEMA_VERSION = 1
 

@@ -40,36 +40,50 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import json
 import logging
-import operator
 import os
 import re
 import ssl
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime  # loaded by http.client anyway
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urljoin, urlsplit
 
 import platformdirs
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from greenbump import __version__
 from greenbump.errors import ExternalError, InputError
 from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.names import NormalizedName, canonicalize_name
+from greenbump.pages import (
+    DIGEST_VERSION,
+    DistFile,
+    FileSource,
+    ProjectPage,
+    Release,
+    by_version,
+    digest_of,
+    json_page_releases,
+    json_problem,
+    merge_releases,
+    parse_html_page,
+    parse_json_page,
+    releases_of_digest,
+    releases_of_files,
+    strip_userinfo,
+    version_from_filename,
+)
 from greenbump.parseworker import LARGE_PAGE, ParsePool
 from greenbump.redact import redact_text, redact_url
 from greenbump.transport import BodyTooLarge, Response, Transport, TransportError
@@ -101,153 +115,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 MAX_PAGE_BYTES = 64 * 1024 * 1024  # a simple page this large is an error, not data
 _MAX_BACKOFF = 5.0
-_LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
-_UNIVERSAL = ("-py3-none-any.whl", "-py2.py3-none-any.whl")  # most wheels: no tag parsing
-_FAST_ISO = sys.version_info >= (3, 11)  # fromisoformat takes "Z" and any fraction length
-_WHEEL_NAME = re.compile(r"[\w.]+", re.UNICODE)
-_UPLOAD_TIME = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$",
-    re.IGNORECASE,
-)
-
-
-# --- values ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DistFile:
-    """One distribution file of a release, as the index lists it.
-
-    ``url`` is absolute and carries no credentials. ``hashes`` maps algorithm to hex digest
-    (``{"sha256": ...}``). ``index`` is the URL of the index or find-links location that listed
-    it, for messages and for ``--emit-index-annotation``-style reports.
-    """
-
-    filename: str
-    url: str
-    hashes: Mapping[str, str] = field(default_factory=dict, hash=False)
-    size: int | None = None
-    requires_python: SpecifierSet | None = None
-    yanked: bool = False
-    yanked_reason: str | None = None
-    upload_time: dt.datetime | None = None
-    index: str = ""
-
-
-@dataclass(frozen=True)
-class Release:
-    """One version of a project with everything the candidate rules need.
-
-    PEP 592: a release is yanked only when every one of its files is. ``requires_python`` is
-    the value most of its files declare (files of one release almost always agree).
-    ``upload_time`` is the latest upload among its files (PEP 700), so a release whose wheels
-    trickled in over days counts as new until the last one arrived. ``wheel_tags`` holds
-    ``(interpreter, abi)`` of every wheel, or ``None`` when any Python may install the release
-    (it has an sdist, a pure Python 3 wheel, a name we cannot read, or no files).
-
-    ``files`` are built on first use from ``source``: a large application's pages list some
-    150,000 files, and everything but a lock file's hashes needs only the fields above.
-    """
-
-    version: Version
-    yanked: bool = False
-    yanked_reason: str | None = None
-    requires_python: SpecifierSet | None = None
-    upload_time: dt.datetime | None = None
-    wheel_tags: frozenset[tuple[str, str]] | None = None
-    source: tuple[DistFile, ...] | FileSource = field(default=(), repr=False, compare=False)
-
-    @property
-    def files(self) -> tuple[DistFile, ...]:
-        """The release's files, as the index lists them (read again from the page if needed)."""
-        source = self.source
-        return source if isinstance(source, tuple) else source.files_of(self.version)
-
-    @classmethod
-    def from_files(cls, version: Version, files: Iterable[DistFile]) -> Release:
-        """Aggregate a version's files into a release (the rules in the class docstring)."""
-        listed = tuple(files)
-        facts = [(f.filename, f.yanked, f.yanked_reason, f.requires_python) for f in listed]
-        times = [f.upload_time for f in listed if f.upload_time is not None]
-        return _release(version, facts, listed, max(times) if times else None)
-
-
-class FileSource(Protocol):
-    """Where a release's files come from when they were not kept (an index page, parsed
-    again on demand)."""
-
-    def files_of(self, version: Version) -> tuple[DistFile, ...]: ...
-
-
-# What the release rules need of one file: name, yanked, yank reason, requires-python.
-_Facts = tuple[str, bool, "str | None", "SpecifierSet | None"]
-
-
-def _release(
-    version: Version,
-    facts: Sequence[_Facts],
-    source: tuple[DistFile, ...] | FileSource,
-    uploaded: dt.datetime | None,
-) -> Release:
-    yanked = bool(facts) and all(fact[1] for fact in facts)
-    reason = next((fact[2] for fact in facts if fact[1] and fact[2]), None)
-    considered = [fact for fact in facts if not fact[1]] or list(facts)
-    declared = [fact[3] for fact in considered if fact[3] is not None]
-    requires_python = declared[0] if declared else None
-    if any(spec is not requires_python and spec != requires_python for spec in declared):
-        specs = Counter(str(spec) for spec in declared)
-        requires_python = _requires_python(specs.most_common(1)[0][0])
-    return Release(
-        version=version,
-        yanked=yanked,
-        yanked_reason=reason if yanked else None,
-        requires_python=requires_python,
-        upload_time=uploaded,
-        wheel_tags=_wheel_tags([fact[0] for fact in considered]),
-        source=source,
-    )
-
-
-def _wheel_tags(filenames: Iterable[str]) -> frozenset[tuple[str, str]] | None:
-    """``(interpreter, abi)`` of every wheel; ``None`` when any Python may install them."""
-    compressed: set[tuple[str, str]] = set()  # a release's wheels repeat few of these
-    for filename in filenames:
-        if not filename.endswith(".whl") or filename.endswith(_UNIVERSAL):
-            return None  # an sdist or a pure Python 3 wheel: installable anywhere
-        parts = filename[:-4].split("-")
-        if len(parts) not in (5, 6):  # a name we cannot read says nothing either way
-            return None
-        # The last three parts are the compressed tag set (PEP 425: py2.py3-none-any).
-        compressed.add((parts[-3], parts[-2]))
-    found = {
-        (interpreter, abi)
-        for pythons, abis in compressed
-        for interpreter in pythons.split(".")
-        for abi in abis.split(".")
-    }
-    return frozenset(found) if found else None
-
-
-@dataclass(frozen=True)
-class ProjectPage:
-    """Every release of one project the configured indexes offer, oldest first.
-
-    ``sources`` are the index and find-links URLs the releases came from.
-    """
-
-    name: NormalizedName
-    releases: tuple[Release, ...]
-    sources: tuple[str, ...] = ()
-
-    @property
-    def versions(self) -> tuple[Version, ...]:
-        """All versions, ascending, yanked ones included."""
-        return tuple(release.version for release in self.releases)
-
-    def release(self, version: Version | str) -> Release | None:
-        """The release of ``version``, or ``None`` when the index has no such version."""
-        wanted = version if isinstance(version, Version) else Version(version)
-        return next((r for r in self.releases if r.version == wanted), None)
 
 
 class ProjectNotFound(InputError):
@@ -290,482 +157,13 @@ class ClientStats:
     records: tuple[RequestRecord, ...] = ()
 
 
-# --- parsing --------------------------------------------------------------------------------
+# --- index pages ----------------------------------------------------------------------------
 
 
 def _garbage(index: IndexUrl, url: str, what: str) -> ExternalError:
     return ExternalError(
         f"index {index.display} returned an unusable page for {redact_url(url)}: {what}"
     )
-
-
-def parse_upload_time(value: str) -> dt.datetime | None:
-    """A PEP 700 ``upload-time`` as an aware UTC datetime; ``None`` when it is malformed.
-
-    Python 3.10's ``fromisoformat`` takes neither ``Z`` nor every fraction length, and a bad
-    timestamp on one file is no reason to reject the whole project page. Where it does (3.11
-    on), it is tried first: it is many times faster than the pattern, and every file of every
-    page has a time.
-    """
-    text = value.strip()
-    if _FAST_ISO and len(text) >= 19 and text[10] in "Tt ":
-        try:
-            moment = dt.datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is None:
-                return moment.replace(tzinfo=dt.timezone.utc)
-            return moment.astimezone(dt.timezone.utc)
-    return upload_time_by_pattern(text)
-
-
-def upload_time_by_pattern(text: str) -> dt.datetime | None:
-    """:func:`parse_upload_time` without its ``fromisoformat`` shortcut (also on Python 3.10)."""
-    match = _UPLOAD_TIME.match(text.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
-    zone = match.group(8)
-    tz = dt.timezone.utc
-    if zone and zone.upper() != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        tz = dt.timezone(sign * offset)
-    try:
-        moment = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-    except ValueError:
-        return None
-    return moment.astimezone(dt.timezone.utc)
-
-
-def _parse_requires_python(value: object) -> SpecifierSet | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return _requires_python(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _requires_python(value: str) -> SpecifierSet | None:
-    """Parsed once per distinct text: a page repeats the same few values on every file."""
-    try:
-        return SpecifierSet(value)
-    except InvalidSpecifier:
-        log.debug("ignoring invalid requires-python %r", value)
-        return None
-
-
-def version_from_filename(filename: str, project: NormalizedName) -> Version | None:
-    """The version a wheel or sdist file name carries, if it belongs to ``project``.
-
-    Files of other projects (find-links pages list everything) and names that do not parse
-    (legacy eggs, installers) give ``None``.
-    """
-    try:
-        if filename.endswith(".whl"):
-            parts = filename[:-4].split("-")
-            if len(parts) in (5, 6) and _WHEEL_NAME.fullmatch(parts[0]):  # the usual: no tags
-                if _canonical(parts[0]) != project:
-                    return None
-                if len(parts) == 6 and not parts[2][:1].isdigit():
-                    return None  # a build tag must start with a digit
-                return _version(parts[1])
-            from packaging.utils import parse_wheel_filename  # deferred: odd names only
-
-            name, version, _build, _tags = parse_wheel_filename(filename)
-            return version if name == project else None
-        if filename.endswith((".tar.gz", ".zip")):
-            stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
-            stem_name, dash, text = stem.rpartition("-")  # as packaging's parse_sdist_filename
-            if dash and _canonical(stem_name) == project:
-                with contextlib.suppress(InvalidVersion):
-                    return _version(text)
-            return _version_from_stem(stem, project)
-        for extension in _LEGACY_SDIST_EXTENSIONS:
-            if filename.endswith(extension):
-                return _version_from_stem(filename[: -len(extension)], project)
-    except ValueError:  # InvalidWheelFilename, InvalidVersion
-        return None
-    return None
-
-
-# Pages repeat names and versions on every file of a release; parse each text once.
-_canonical = functools.lru_cache(maxsize=4096)(canonicalize_name)
-_version = functools.lru_cache(maxsize=8192)(Version)
-
-
-@functools.lru_cache(maxsize=1024)
-def _join(base: str, url: str) -> str:
-    return urljoin(base, url)
-
-
-@functools.lru_cache(maxsize=64)
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _version_from_stem(stem: str, project: NormalizedName) -> Version | None:
-    """Legacy sdist names: find the ``-`` after which a version starts (names may hold ``-``)."""
-    for position, char in enumerate(stem):
-        if char == "-" and canonicalize_name(stem[:position]) == project:
-            try:
-                return Version(stem[position + 1 :])
-            except InvalidVersion:
-                return None
-    return None
-
-
-def _strip_userinfo(url: str) -> str:
-    if "@" not in url:  # nearly always: skip parsing (this runs for every file of every page)
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _absolute(base: str, url: str) -> str:
-    """``urljoin(base, url)``, with shortcuts for the links indexes actually serve.
-
-    Absolute http(s) URLs come back as they are, root-relative ones get the page's scheme and
-    host, and relative ones join their directory (remembered) and append the last segment.
-    Anything with a query, a dot segment, another scheme or host, or an empty fragment goes
-    through ``urljoin`` whole; tests pin the shortcuts to ``urljoin`` on generated links.
-    """
-    path, mark, fragment = url.partition("#")
-    first = path.split("/", 1)[0]
-    if (
-        not path
-        or "?" in path
-        or (mark and not fragment)
-        or path.startswith("//")
-        or "/." in "/" + path
-        or (":" in first and not path.startswith(("https://", "http://")))
-    ):
-        return urljoin(base, url)
-    if path.startswith(("https://", "http://")):
-        return url
-    if path.startswith("/"):
-        return _origin(base) + url
-    head, slash, last = path.rpartition("/")
-    return _join(base, head + slash if slash else ".") + last + mark + fragment
-
-
-def _split_fragment_hash(url: str) -> tuple[str, dict[str, str]]:
-    base, _, fragment = url.partition("#")
-    hashes: dict[str, str] = {}
-    if fragment:
-        algorithm, sep, digest = fragment.partition("=")
-        if sep and algorithm and digest and re.fullmatch(r"[A-Za-z0-9_]+", algorithm):
-            hashes[algorithm.lower()] = digest
-    return base, hashes
-
-
-def parse_html_page(text: str, page_url: str, origin: str) -> list[DistFile]:
-    """The files a PEP 503 page (or a find-links page) links to.
-
-    Attribute values arrive unescaped (``&gt;=3.8`` is ``>=3.8``); ``data-yanked`` marks a yank
-    with or without a reason; a ``#sha256=`` fragment is the file's hash. The file name is the
-    last path segment of the link, as pip and uv take it, falling back to the link text.
-    """
-    from greenbump.htmlpage import AnchorParser  # deferred: most indexes answer in JSON
-
-    parser = AnchorParser()
-    parser.feed(text)
-    parser.close()
-    base = urljoin(page_url, parser.base) if parser.base else page_url
-    files: list[DistFile] = []
-    for attrs, label in parser.anchors:
-        href = attrs.get("href")
-        if not href:
-            continue
-        absolute, hashes = _split_fragment_hash(urljoin(base, href.strip()))
-        absolute = _strip_userinfo(absolute)
-        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or label
-        if not filename:
-            continue
-        yanked = "data-yanked" in attrs
-        reason = attrs.get("data-yanked") or None
-        files.append(
-            DistFile(
-                filename=filename,
-                url=absolute,
-                hashes=hashes,
-                requires_python=_parse_requires_python(attrs.get("data-requires-python")),
-                yanked=yanked,
-                yanked_reason=reason,
-                index=origin,
-            )
-        )
-    return files
-
-
-def _json_entries(data: object) -> list[Any]:
-    """The ``files`` list of a PEP 691 project page, after checking the page's envelope."""
-    if not isinstance(data, dict):
-        raise ValueError("the JSON document is not an object")
-    meta = data.get("meta")
-    api_version = meta.get("api-version") if isinstance(meta, dict) else None
-    if not isinstance(api_version, str) or api_version.split(".", 1)[0] != "1":
-        raise ValueError(f"unsupported simple API version {api_version!r}")
-    raw_files = data.get("files")
-    if not isinstance(raw_files, list):
-        raise ValueError("'files' is missing or not a list")
-    return raw_files
-
-
-def _json_entry(position: int, entry: object) -> tuple[str, str, dict[str, Any], bool | str]:
-    """One file entry's name, URL, hashes and ``yanked``, checked; ``ValueError`` otherwise."""
-    if not isinstance(entry, dict):
-        raise ValueError(f"file entry {position} is not an object")
-    filename, url = entry.get("filename"), entry.get("url")
-    if not isinstance(filename, str) or not isinstance(url, str):
-        raise ValueError(f"file entry {position} lacks a filename or url")
-    hashes = entry.get("hashes", {})
-    if not isinstance(hashes, dict):
-        raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
-    for name, digest in hashes.items():
-        if type(name) is not str or type(digest) is not str:
-            raise ValueError(f"file entry {position} ({filename}) has malformed hashes")
-    yanked = entry.get("yanked", False)
-    if not isinstance(yanked, (bool, str)):
-        raise ValueError(f"file entry {position} ({filename}) has a malformed 'yanked'")
-    return filename, url, hashes, yanked
-
-
-def parse_json_page(data: object, page_url: str, origin: str) -> list[DistFile]:
-    """The files of a PEP 691 project page; ``ValueError`` saying what is wrong otherwise."""
-    files: list[DistFile] = []
-    for position, entry in enumerate(_json_entries(data)):
-        filename, url, hashes, yanked = _json_entry(position, entry)
-        size = entry.get("size")
-        upload = entry.get("upload-time")
-        absolute, fragment_hashes = _split_fragment_hash(_absolute(page_url, url))
-        files.append(
-            DistFile(
-                filename=filename,
-                url=_strip_userinfo(absolute),
-                hashes=_hashes(fragment_hashes, hashes),
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                requires_python=_parse_requires_python(entry.get("requires-python")),
-                yanked=yanked is not False,
-                yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
-                upload_time=parse_upload_time(upload) if isinstance(upload, str) else None,
-                index=origin,
-            )
-        )
-    return files
-
-
-def json_page_releases(data: object, project: NormalizedName, source: FileSource) -> list[Release]:
-    """The releases of a PEP 691 page without building its files (``source`` builds them).
-
-    This is the hot path of a first lookup (a large application's pages list some 150,000
-    files), so it checks each entry as :func:`parse_json_page` does, but inline and only
-    down to what the release rules need, and reads the version of a wheel without build tag
-    once per release rather than once per file: the wheels of one release share the
-    ``name-version-`` prefix that decides it (``tests/test_index_fastpaths.py`` pins this to
-    the general path).
-    """
-    by_version: dict[Version, tuple[list[_Facts], list[str]]] = {}  # facts, upload times
-    wheel_versions: dict[tuple[str, str], Version | None] = {}
-    for position, entry in enumerate(_json_entries(data)):
-        well_formed = type(entry) is dict
-        if well_formed:
-            filename = entry.get("filename")
-            hashes = entry.get("hashes", _NO_HASHES)
-            yanked = entry.get("yanked", False)
-            well_formed = (
-                type(filename) is str
-                and type(entry.get("url")) is str
-                and type(hashes) is dict
-                and (yanked is False or type(yanked) is str or type(yanked) is bool)
-            )
-            if well_formed:
-                for algorithm, digest in hashes.items():
-                    if type(algorithm) is not str or type(digest) is not str:
-                        well_formed = False
-        if not well_formed:
-            filename, _url, hashes, yanked = _json_entry(position, entry)  # or says what is wrong
-        if filename.endswith(".whl") and filename.count("-") == 4:
-            name_part, version_part, _tags = filename.split("-", 2)
-            key = (name_part, version_part)
-            if key in wheel_versions:
-                version = wheel_versions[key]
-            else:
-                version = wheel_versions[key] = version_from_filename(filename, project)
-        else:
-            version = version_from_filename(filename, project)
-        if version is None:
-            continue
-        found = by_version.get(version)
-        if found is None:
-            found = by_version[version] = ([], [])
-        requires = entry.get("requires-python")
-        found[0].append(
-            (
-                filename,
-                yanked is not False,
-                yanked if type(yanked) is str and yanked else None,
-                _requires_python(requires) if type(requires) is str and requires.strip() else None,
-            )
-        )
-        upload = entry.get("upload-time")
-        if type(upload) is str:
-            found[1].append(upload)
-    return [
-        _release(version, facts, source, latest_upload(uploads))
-        for version, (facts, uploads) in by_version.items()
-    ]
-
-
-_NO_HASHES: dict[str, str] = {}
-
-
-def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
-    """The latest of a release's upload times (malformed ones ignored).
-
-    Indexes write every time of a page the same way (PEP 700's ``%Y-%m-%dT%H:%M:%S.%fZ``), and
-    such strings sort as the times they name; then only the greatest is parsed. Anything
-    else (other lengths, offsets, separators, or a greatest one that does not parse) has every
-    text parsed.
-    """
-    if not texts:
-        return None
-    top = max(texts)
-    width = len(top)
-    if width >= 20 and all(
-        len(t) == width and t[10] == "T" and t[-1] == "Z" and t[4] == t[7] == "-" for t in texts
-    ):
-        moment = parse_upload_time(top)
-        if moment is not None:
-            return moment
-    times = [m for m in map(parse_upload_time, texts) if m is not None]
-    return max(times) if times else None
-
-
-class _NoFiles:
-    """The file source of a digest made elsewhere: files are read from the cache instead."""
-
-    def files_of(self, version: Version) -> tuple[DistFile, ...]:
-        raise LookupError("a digest made by the parse worker has no files")
-
-
-def digest_json_page(body: bytes, project: str) -> list[list[Any]]:
-    """A PEP 691 page's digest (releases sorted by version); ``ValueError`` naming what is
-    wrong with it. What :mod:`greenbump.parseworker` computes for large pages."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(_json_problem(exc)) from None
-    found = json_page_releases(data, canonicalize_name(project), _NoFiles())
-    return digest_of(sorted(found, key=_by_version))
-
-
-def _hashes(from_fragment: dict[str, str], listed: dict[str, str]) -> dict[str, str]:
-    """A file's hashes with algorithm names in lower case (the page's own win over the URL's)."""
-    if not from_fragment and all(name.islower() for name in listed):
-        return listed  # the usual case: no copy
-    return {**from_fragment, **{k.lower(): v for k, v in listed.items()}}
-
-
-def releases_of_files(project: NormalizedName, files: Iterable[DistFile]) -> list[Release]:
-    """One location's files grouped into releases (files of other projects are dropped)."""
-    found: dict[Version, list[DistFile]] = {}
-    for dist in files:
-        version = version_from_filename(dist.filename, project)
-        if version is not None:
-            found.setdefault(version, []).append(dist)
-    return [Release.from_files(version, dists) for version, dists in found.items()]
-
-
-def merge_releases(listings: Iterable[Sequence[Release]]) -> tuple[Release, ...]:
-    """Releases of several locations in priority order, ascending; the first listing wins.
-
-    Mirrors and local folders often drop upload times and ``requires-python``; when the chosen
-    release has none, what another location says of the same version is used, so release
-    age, cooldowns and the Python check still work (a wheel folder that lists a release
-    without saying it needs Python 3.11 must not make it a candidate for 3.10).
-    """
-    listings = list(listings)
-    if len(listings) == 1:  # the usual case: nothing to merge (and digests come sorted)
-        return tuple(sorted(listings[0], key=_by_version))
-    chosen: dict[Version, Release] = {}
-    times: dict[Version, dt.datetime] = {}
-    pythons: dict[Version, SpecifierSet] = {}
-    for listing in listings:
-        for release in listing:
-            version = release.version
-            if release.upload_time is not None:
-                times[version] = max(release.upload_time, times.get(version, release.upload_time))
-            if release.requires_python is not None and not release.yanked:
-                pythons.setdefault(version, release.requires_python)
-            chosen.setdefault(version, release)
-    releases = []
-    for version in sorted(chosen):
-        release = chosen[version]
-        if release.upload_time is None and version in times:
-            release = dataclasses.replace(release, upload_time=times[version])
-        if release.requires_python is None and version in pythons:
-            release = dataclasses.replace(release, requires_python=pythons[version])
-        releases.append(release)
-    return tuple(releases)
-
-
-_by_version = operator.attrgetter("version")
-
-
-def releases_from_files(
-    project: NormalizedName, groups: Iterable[list[DistFile]]
-) -> tuple[Release, ...]:
-    """Releases from file lists in priority order (see :func:`merge_releases`)."""
-    return merge_releases(releases_of_files(project, group) for group in groups)
-
-
-# --- digests: a page's releases, stored beside it in the cache ------------------------------
-
-_DIGEST_VERSION = 1  # bump when what a digest holds, or how it is computed, changes
-
-
-def digest_of(releases: Iterable[Release]) -> list[list[Any]]:
-    """Releases as JSON-ready rows, so a revalidated page need not be parsed again."""
-    return [
-        [
-            str(r.version),
-            r.yanked,
-            r.yanked_reason,
-            None if r.requires_python is None else str(r.requires_python),
-            None if r.upload_time is None else r.upload_time.isoformat(),
-            None if r.wheel_tags is None else sorted([i, a] for i, a in r.wheel_tags),
-        ]
-        for r in releases
-    ]
-
-
-def releases_of_digest(rows: object, source: FileSource) -> list[Release]:
-    """The releases a digest holds; ``ValueError`` when it is not one (the page is reparsed)."""
-    if not isinstance(rows, list):
-        raise ValueError("not a digest")
-    releases = []
-    for row in rows:
-        text, yanked, reason, python, uploaded, tags = row
-        if not isinstance(yanked, bool) or not (reason is None or isinstance(reason, str)):
-            raise ValueError("not a digest")
-        releases.append(
-            Release(
-                version=_version(text),
-                yanked=yanked,
-                yanked_reason=reason,
-                requires_python=None if python is None else _requires_python(python),
-                upload_time=None if uploaded is None else dt.datetime.fromisoformat(uploaded),
-                wheel_tags=None if tags is None else frozenset((str(i), str(a)) for i, a in tags),
-                source=source,
-            )
-        )
-    return releases
 
 
 # --- HTTP cache -----------------------------------------------------------------------------
@@ -879,7 +277,7 @@ class HttpCache:
             with self.path(url, accept).open("rb") as handle:
                 meta = json.loads(handle.readline())
                 digest = (
-                    meta.get("digest") if meta.get("digest_version") == _DIGEST_VERSION else None
+                    meta.get("digest") if meta.get("digest_version") == DIGEST_VERSION else None
                 )
                 content = handle.read() if body or digest is None else None
             return _CacheEntry(
@@ -916,7 +314,7 @@ class HttpCache:
             "no_cache": entry.no_cache,
         }
         if entry.digest is not None:
-            meta.update(digest_version=_DIGEST_VERSION, digest=entry.digest)
+            meta.update(digest_version=DIGEST_VERSION, digest=entry.digest)
         target = self.path(entry.url, accept)
         try:
             if not self._made:
@@ -1201,7 +599,7 @@ class IndexClient:
                 parsed[:] = releases_of_digest(rows, source)
                 return rows
             found = self._releases_of_page(page, index, project, source)
-            parsed[:] = sorted(found, key=_by_version)  # stored sorted: later sorts are cheap
+            parsed[:] = sorted(found, key=by_version)  # stored sorted: later sorts are cheap
             return digest_of(parsed)
 
         page = self._get(url, index, ACCEPT, summarize)
@@ -1239,7 +637,7 @@ class IndexClient:
                 try:
                     return json_page_releases(json.loads(body), project, source)
                 except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is one
-                    raise _garbage(index, page.url, _json_problem(exc)) from None
+                    raise _garbage(index, page.url, json_problem(exc)) from None
             return releases_of_files(project, self._parse(page, index))
 
     def _kind(self, page: _Page, index: IndexUrl) -> str:
@@ -1264,7 +662,7 @@ class IndexClient:
             try:
                 return parse_json_page(json.loads(body), page.url, index.url)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise _garbage(index, page.url, _json_problem(exc)) from None
+                raise _garbage(index, page.url, json_problem(exc)) from None
         text = body.decode(_charset(page.content_type), errors="replace")
         return parse_html_page(text, page.url, index.url)
 
@@ -1505,7 +903,7 @@ class IndexClient:
                 self._record(current, response.status, started, outcome)
                 return response, current
             self._record(current, response.status, started, "redirect")
-            target = _strip_userinfo(urljoin(current, location))
+            target = strip_userinfo(urljoin(current, location))
             if not _same_host(current, target):
                 raise ExternalError(
                     f"index {origin.display} redirected {redact_url(current)} to another "
@@ -1569,13 +967,6 @@ class _PageFiles:
                         grouped.setdefault(found, []).append(dist)
                 self._files = {v: tuple(files) for v, files in grouped.items()}
             return self._files.get(version, ())
-
-
-def _json_problem(exc: Exception) -> str:
-    """What is wrong with a JSON page: a decoding error, or what the page's shape breaks."""
-    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
-        return f"invalid JSON ({exc})"
-    return str(exc)
 
 
 class _Stopped(Exception):
@@ -1666,16 +1057,9 @@ def fetch_projects(
 __all__ = [
     "ACCEPT",
     "ClientStats",
-    "DistFile",
     "HttpCache",
     "IndexClient",
     "ProjectNotFound",
-    "ProjectPage",
-    "Release",
     "RequestRecord",
     "fetch_projects",
-    "parse_html_page",
-    "parse_json_page",
-    "parse_upload_time",
-    "version_from_filename",
 ]

@@ -11,7 +11,7 @@ that has lookup threads running.
 
 Protocol, one exchange per page: a JSON header line (``project``, ``size``), then ``size``
 bytes of the page; the answer is one JSON line, ``{"rows": [...]}`` (a digest, see
-:func:`greenbump.index.digest_of`) or ``{"error": "..."}`` saying what is wrong with the page.
+:func:`greenbump.pages.digest_of`) or ``{"error": "..."}`` saying what is wrong with the page.
 The worker exits at end of input, so it never outlives its parent.
 """
 
@@ -150,7 +150,7 @@ class ParsePool:
 
 def serve(source: BinaryIO, sink: BinaryIO) -> None:
     """The worker's loop: answer each page until the input ends."""
-    from greenbump.index import digest_json_page
+    from greenbump.pages import digest_json_page
 
     while line := source.readline():
         request = json.loads(line)

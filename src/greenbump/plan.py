@@ -23,9 +23,9 @@ from packaging.version import Version
 from greenbump.advisories import CheckResult
 from greenbump.candidates import Filters, ReleaseLike, UpdateKind, eligible, update_kind
 from greenbump.errors import InputError
-from greenbump.index import ProjectPage
 from greenbump.inventory import Package
 from greenbump.names import NormalizedName, canonicalize_name
+from greenbump.pages import ProjectPage
 
 LEVELS = {"patch": UpdateKind.PATCH, "minor": UpdateKind.MINOR, "major": UpdateKind.MAJOR}
 _RANK = {UpdateKind.PATCH: 0, UpdateKind.MINOR: 1, UpdateKind.MAJOR: 2}

@@ -21,10 +21,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from greenbump.errors import InputError
-from greenbump.index import IndexClient, ProjectNotFound, ProjectPage
+from greenbump.index import IndexClient, ProjectNotFound
 from greenbump.indexconfig import IndexConfig, resolve_index_config
 from greenbump.inventory import Package
 from greenbump.names import NormalizedName
+from greenbump.pages import ProjectPage
 from greenbump.project import Project
 from greenbump.textio import read_text
 

@@ -30,11 +30,11 @@ from greenbump.apply import ParsedFiles, apply_upgrade
 from greenbump.envs import EnvBuilder, installed_files
 from greenbump.errors import ExternalError, GateFailed, InputError
 from greenbump.evidence import probe_result
-from greenbump.index import ProjectPage
 from greenbump.indexconfig import IndexConfig
 from greenbump.inventory import Package, build_inventory
 from greenbump.isolate import Candidate, ProbeResult, isolate
 from greenbump.names import NormalizedName
+from greenbump.pages import ProjectPage
 from greenbump.plan import Plan, Policy, Status, Target, make_plan
 from greenbump.project import Project, load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, index_config
