@@ -411,8 +411,9 @@ class EnvBuilder:
         index pages are in uv's cache; online, uv revalidates each page it needs first (an
         index that sends no caching headers is asked again every time): moving two of 82
         packages took 0.44 s online and 0.06 s offline. What the cache cannot supply fails
-        before the environment is touched and is done online, as is any other failure, so
-        only the online attempt's output and error are reported.
+        while uv prepares the distributions, before it installs anything, and is done online,
+        as is any other failure (the online sync brings the environment to the spec either
+        way); only the online attempt's output and error are reported then.
         """
         if stage in ("sync", "install") and uv_cache_usable(self.env, self.uv_args):
             offline = self._run_uv([*args, "--offline"], f"{stage} --offline")
