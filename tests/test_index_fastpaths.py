@@ -8,6 +8,7 @@ shortcut to the function it replaces, over generated and hand-picked awkward inp
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import string
 from pathlib import Path
@@ -25,6 +26,7 @@ from packaging.utils import (
 )
 
 from greenbump import names
+from greenbump import pages as pages_module
 from greenbump.index import _local_path
 from greenbump.pages import (
     _absolute,
@@ -35,6 +37,7 @@ from greenbump.pages import (
     parse_json_page,
     parse_upload_time,
     releases_of_files,
+    releases_of_json_body,
     upload_time_by_pattern,
     version_from_filename,
 )
@@ -274,11 +277,16 @@ def test_json_page_releases_match_the_general_path(
             return str(exc)
 
     fast = outcome(lambda: json_page_releases(page, project, _NoFiles()))
+    body = json.dumps(page).encode()
+    decoded = outcome(lambda: releases_of_json_body(body, project, _NoFiles()))
     general = outcome(
         lambda: releases_of_files(
             project, parse_json_page(page, "https://index.test/simple/demo/", "origin")
         )
     )
     assert fast == general
+    assert decoded == general  # msgspec's path, or json's for the pages it refuses
+    if bad is None:
+        pages_module._page_decoder().decode(body)  # valid pages take the fast path
     if bad is not None:
         assert isinstance(fast, str)  # the malformed entry is named, not skipped

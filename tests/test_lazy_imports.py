@@ -117,9 +117,14 @@ def test_plain_check_run_imports_no_optional_module(
         "--python",
         "3.11",
     ]
-    loaded = _modules_after(f"from greenbump.main import main\nassert main({argv!r}) == 0", env=env)
+    code = f"from greenbump.main import main\nassert main({argv!r}) == 0"
+    loaded = _modules_after(code, env=env)
     assert "greenbump.advisories.local" in loaded  # the run did read the advisories
     assert sorted(loaded.intersection(DEFERRED)) == []
+    assert "msgspec" in loaded  # the first run decoded the index's JSON pages
+    again = _modules_after(code, env=env)
+    assert sorted(again.intersection(DEFERRED)) == []
+    assert "msgspec" not in again  # revalidated pages are read from their cached digests
 
 
 def test_advisory_sources_are_imported_on_first_use() -> None:

@@ -74,13 +74,13 @@ from greenbump.pages import (
     Release,
     by_version,
     digest_of,
-    json_page_releases,
     json_problem,
     merge_releases,
     parse_html_page,
     parse_json_page,
     releases_of_digest,
     releases_of_files,
+    releases_of_json_body,
     strip_userinfo,
     version_from_filename,
 )
@@ -635,9 +635,9 @@ class IndexClient:
         with self._parsing:  # parsing holds the GIL anyway; one at a time bounds the memory
             if self._kind(page, index) == "json":
                 try:
-                    return json_page_releases(json.loads(body), project, source)
-                except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is one
-                    raise _garbage(index, page.url, json_problem(exc)) from None
+                    return releases_of_json_body(body, project, source)
+                except ValueError as exc:
+                    raise _garbage(index, page.url, str(exc)) from None
             return releases_of_files(project, self._parse(page, index))
 
     def _kind(self, page: _Page, index: IndexUrl) -> str:
