@@ -102,3 +102,21 @@ def test_other_commands_exit_normally() -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.split("exit handler ran")[0])["schema_version"] == 1
     assert done.stdout.endswith("exit handler ran\nteardown ran\n")
+
+
+def test_collector_paused_restores_the_collector_as_it_found_it() -> None:
+    import gc
+
+    from greenbump.launch import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()  # on again for the next check in this process
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -202,13 +202,22 @@ def test_a_body_shorter_than_announced_is_a_transport_error(
         transport().get(server.url + "/", {})
 
 
-def test_a_drip_of_bytes_cannot_outlast_the_deadline(serve: Callable[..., RawServer]) -> None:
+@pytest.mark.parametrize(
+    ("framing", "piece"),
+    [
+        (b"Content-Length: 1000", b"x"),  # read in one call: the watchdog cuts it
+        (b"Transfer-Encoding: chunked", b"1\r\nx\r\n"),  # read piece by piece
+    ],
+)
+def test_a_drip_of_bytes_cannot_outlast_the_deadline(
+    serve: Callable[..., RawServer], framing: bytes, piece: bytes
+) -> None:
     def drip(conn: socket.socket, server: RawServer) -> None:
         if server.read_request(conn) is None:
             return
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n\r\n")
         for _ in range(1000):
-            conn.sendall(b"x")
+            conn.sendall(piece)
             time.sleep(0.05)  # each byte well within the read timeout
 
     server = serve(drip)

@@ -8,10 +8,13 @@ clean exit (130 / 143, cleanup run, no traceback).
 from __future__ import annotations
 
 import atexit
+import contextlib
+import gc
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 from greenbump.errors import EXIT_SIGINT, EXIT_SIGTERM, Terminated
@@ -31,6 +34,25 @@ def allow_quick_exit() -> None:
     For commands that leave nothing behind but closed files and their output: ``check``.
     """
     _Exit.quick = True
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a short run that keeps what it allocates.
+
+    A first check holds every release of every dependency (18,000 for a large application)
+    until its report is written, and the collector walked them over and over as they were
+    made: about a tenth of the run's CPU. What such a run frees, reference counting frees; the
+    few cycles it makes (exceptions with their tracebacks) are bounded by the run, and the
+    collector is back on when it returns, for callers that run many checks in one process.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def entry() -> None:

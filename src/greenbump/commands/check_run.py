@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from greenbump.config import load_settings
 from greenbump.errors import EXIT_GATE
 from greenbump.inventory import build_inventory
-from greenbump.launch import allow_quick_exit
+from greenbump.launch import allow_quick_exit, collector_paused
 from greenbump.project import load_project
 from greenbump.query import advisory_source, check_vulnerabilities, fetching_pages, target_python
 from greenbump.render import progress_bar
@@ -29,6 +29,11 @@ def run(args: argparse.Namespace) -> int:
     entries and its output, all closed when it returns, so the process may end quickly.
     """
     allow_quick_exit()
+    with collector_paused():
+        return _checked(args)
+
+
+def _checked(args: argparse.Namespace) -> int:
     project = load_project(args.path)
     settings = load_settings(project.root)
     packages = build_inventory(project)
