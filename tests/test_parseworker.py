@@ -117,3 +117,17 @@ def test_a_worker_loads_no_client_modules() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == []
+
+
+def test_a_pool_started_ahead_has_its_processes_running_and_digests() -> None:
+    pool = ParsePool(2)
+    try:
+        pool.start()
+        processes = [worker._process for worker in pool._all]
+        assert all(p is not None and p.poll() is None for p in processes)
+        pool.start()  # already running: the same processes
+        assert [worker._process for worker in pool._all] == processes
+        body = page("demo", 40)
+        assert pool.digest("demo", body) == digest_json_page(body, "demo")
+    finally:
+        pool.close()

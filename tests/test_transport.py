@@ -309,3 +309,34 @@ def test_close_cuts_a_request_in_flight_short(serve: Callable[..., RawServer]) -
     assert not worker.is_alive()
     assert time.monotonic() - started < 5
     assert errors and isinstance(errors[0], TransportError)
+
+
+def test_the_body_size_is_told_before_the_body_arrives(serve: Callable[..., RawServer]) -> None:
+    told = threading.Event()
+    sizes: list[int] = []
+
+    def half_then_rest(conn: socket.socket, server: RawServer) -> None:
+        if server.read_request(conn) is None:
+            return
+        whole = answer(b"x" * 1000)
+        conn.sendall(whole[:-500])
+        told.wait(5)  # the rest only once the client has said how much is coming
+        conn.sendall(whole[-500:])
+
+    def on_body_size(size: int) -> None:
+        sizes.append(size)
+        told.set()
+
+    server = serve(half_then_rest)
+    made = Transport(
+        timeout=5.0,
+        max_body=1 << 20,
+        user_agent="greenbump-test",
+        ssl_context=ssl.create_default_context,
+        on_body_size=on_body_size,
+    )
+    _OPEN.append(made)
+    started = time.monotonic()
+    assert made.get(server.url + "/", {}).body == b"x" * 1000
+    assert sizes == [1000]
+    assert time.monotonic() - started < 4  # not after the server's wait ran out

@@ -471,8 +471,15 @@ class IndexClient:
                     max_body=MAX_PAGE_BYTES,
                     user_agent=f"greenbump/{__version__}",
                     ssl_context=self._tls_context,
+                    on_body_size=self._body_coming,
                 )
             return self._transport
+
+    def _body_coming(self, size: int) -> None:
+        """A large page is on its way: start the parse workers now, so that their start-up
+        (interpreter, imports: about 0.15 s) overlaps its download instead of following it."""
+        if self._worker is not None and size >= LARGE_PAGE:
+            self._worker.start()
 
     def _count(self, key: str, amount: int = 1) -> None:
         with self._lock:

@@ -147,7 +147,7 @@ def _release(
             specs = [spec for spec, y in zip(specs, yanks, strict=True) if y is False]
     declared = [spec for spec in specs if spec is not None]
     requires_python = declared[0] if declared else None
-    if any(spec is not requires_python and spec != requires_python for spec in declared):
+    if declared and declared.count(declared[0]) != len(declared):  # same text: same object
         counts = Counter(str(spec) for spec in declared)
         requires_python = _requires_python(counts.most_common(1)[0][0])
     return Release(
@@ -509,6 +509,11 @@ def _page_decoder() -> Any:
     meta = msgspec.defstruct("Meta", [("api_version", str)], rename={"api_version": "api-version"})
     files = list[entry]  # type: ignore[valid-type]  # a type made at run time
     return msgspec.json.Decoder(msgspec.defstruct("Page", [("meta", meta), ("files", files)]))
+
+
+def prepare_json_decoding() -> None:
+    """Import msgspec and build the decoder now (a parse worker does it while it waits)."""
+    _page_decoder()
 
 
 def releases_of_json_body(

@@ -70,6 +70,17 @@ class ParseWorker:
             return str(answer["error"])
         return None
 
+    def start(self) -> None:
+        """Start the process now if it is not running (its first page may follow soon)."""
+        if self._process is not None:  # the usual, once started: no lock needed to see it
+            return
+        with self._lock:
+            if not self._broken:
+                try:
+                    self._started()
+                except OSError:
+                    self._broken = True
+
     def close(self) -> None:
         """Stop the worker; later pages are parsed in place (a closed client may still be
         finishing lookups in other threads, and must not start a worker nobody stops)."""
@@ -133,6 +144,11 @@ class ParsePool:
         for worker in self._all:
             self._idle.put(worker)
 
+    def start(self) -> None:
+        """Start every worker that is not running yet."""
+        for worker in self._all:
+            worker.start()
+
     def digest(self, project: str, body: bytes) -> list[Any] | str | None:
         """As :meth:`ParseWorker.digest`, from the first worker free."""
         worker = self._idle.get()
@@ -151,7 +167,9 @@ class ParsePool:
 
 def serve(source: BinaryIO, sink: BinaryIO) -> None:
     """The worker's loop: answer each page until the input ends."""
-    from greenbump.pages import digest_json_page
+    from greenbump.pages import digest_json_page, prepare_json_decoding
+
+    prepare_json_decoding()  # while the first page is still on its way
 
     while line := source.readline():
         request = json.loads(line)

@@ -89,7 +89,8 @@ class Transport:
     ``timeout`` bounds connecting and every wait for data; an answer as a whole must be
     complete within twice that. ``ssl_context`` is called once, when the first https
     connection is made: loading a CA bundle costs a noticeable fraction of a second, which a
-    run against a plain-http or ``file://`` index should not pay.
+    run against a plain-http or ``file://`` index should not pay. ``on_body_size`` is told
+    each answer's ``Content-Length`` as soon as its headers arrive, before the body.
     """
 
     def __init__(
@@ -99,8 +100,10 @@ class Transport:
         max_body: int,
         user_agent: str,
         ssl_context: Callable[[], ssl.SSLContext],
+        on_body_size: Callable[[int], None] | None = None,
     ) -> None:
         self.timeout = timeout
+        self._on_body_size = on_body_size
         self.max_body = max_body
         self._user_agent = user_agent
         self._make_context = ssl_context
@@ -186,6 +189,8 @@ class Transport:
                 raise _StaleConnection(exc) from None
             except (OSError, http.client.HTTPException) as exc:
                 raise TransportError(_describe(exc)) from None
+            if self._on_body_size is not None and response.length:
+                self._on_body_size(response.length)
             try:
                 body = self._read_body(response, sock, deadline)
             except (OSError, http.client.HTTPException, zlib.error) as exc:
