@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -164,3 +166,61 @@ def test_eligible_skips_releases_without_a_wheel_for_the_target() -> None:
         "1.0.0",
         "2.0.0",
     ]
+
+
+_VERSIONS = st.sampled_from(
+    [
+        "0.9",
+        "1.0",
+        "1.0.1",
+        "1.0.2",
+        "1.1",
+        "1.1.5",
+        "1.2rc1",
+        "2.0",
+        "2.0.1",
+        "2.1",
+        "3.0a1",
+        "3.0",
+    ]
+)
+_SPECS = st.sampled_from(["", ">=1.0", "<2", "==1.1.*", "!=2.0", ">=1.1,<3", "==9"])
+_PYTHONS = st.sampled_from([None, SpecifierSet(">=3.8"), SpecifierSet(">=3.12")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    picked=st.lists(st.tuples(_VERSIONS, st.booleans(), _PYTHONS), unique_by=lambda t: t[0]),
+    current=st.one_of(st.none(), _VERSIONS),
+    specs=st.lists(_SPECS, max_size=2),
+    pre=st.booleans(),
+)
+def test_candidates_are_the_newest_of_each_filtered_list(
+    picked: list[tuple[str, bool, SpecifierSet | None]],
+    current: str | None,
+    specs: list[str],
+    pre: bool,
+) -> None:
+    """The top-down search gives what filtering every release and taking the last gives."""
+    releases = sorted(
+        (Rel(Version(v), yanked=y, requires_python=p) for v, y, p in picked),
+        key=lambda r: r.version,
+    )
+    now = Version(current) if current is not None else None
+    specifiers = [SpecifierSet(s) for s in specs]
+    filters = Filters(python=Version("3.10"), now=NOW, allow_prereleases=pre)
+    found = find_candidates(releases, now, specifiers, filters)
+
+    pool = eligible(releases, filters, now)
+    allowed = [r for r in pool if all(s.contains(r.version, prereleases=True) for s in specifiers)]
+    assert found.latest == (pool[-1] if pool else None)
+    assert found.latest_allowed == (allowed[-1] if allowed else None)
+    if now is None:
+        assert (found.latest_patch, found.latest_minor, found.latest_major) == (None, None, None)
+        return
+    newer = [r for r in pool if r.version > now]
+    minor = [r for r in newer if update_kind(now, r.version) is not UpdateKind.MAJOR]
+    patch = [r for r in minor if update_kind(now, r.version) is UpdateKind.PATCH]
+    assert found.latest_major == (newer[-1] if newer else None)
+    assert found.latest_minor == (minor[-1] if minor else None)
+    assert found.latest_patch == (patch[-1] if patch else None)

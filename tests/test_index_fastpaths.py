@@ -278,6 +278,7 @@ def test_json_page_releases_match_the_general_path(
 
     fast = outcome(lambda: json_page_releases(page, project, _NoFiles()))
     body = json.dumps(page).encode()
+    pages_module.prepare_json_decoding()  # small pages use msgspec once it is loaded
     decoded = outcome(lambda: releases_of_json_body(body, project, _NoFiles()))
     general = outcome(
         lambda: releases_of_files(

@@ -37,6 +37,7 @@ DEFERRED = (
     "packaging.requirements",  # requirement lines other than plain name==version pins
     "packaging.markers",  # environment markers
     "packaging.tags",  # wheel tags (through packaging.utils): odd wheel names only
+    "msgspec",  # index pages of 64 KiB and more (or parse workers)
 )
 
 
@@ -121,10 +122,24 @@ def test_plain_check_run_imports_no_optional_module(
     loaded = _modules_after(code, env=env)
     assert "greenbump.advisories.local" in loaded  # the run did read the advisories
     assert sorted(loaded.intersection(DEFERRED)) == []
-    assert "msgspec" in loaded  # the first run decoded the index's JSON pages
-    again = _modules_after(code, env=env)
+    again = _modules_after(code, env=env)  # the pages revalidated, read from their digests
     assert sorted(again.intersection(DEFERRED)) == []
-    assert "msgspec" not in again  # revalidated pages are read from their cached digests
+
+
+@pytest.mark.parametrize(("files", "loads_msgspec"), [(10, False), (2000, True)])
+def test_msgspec_is_imported_for_large_pages_only(files: int, loads_msgspec: bool) -> None:
+    code = f"""
+import json
+from greenbump import pages
+entries = [
+    {{"filename": f"demo-1.{{n}}.tar.gz", "url": f"https://files.test/{{n}}", "yanked": False}}
+    for n in range({files})
+]
+body = json.dumps({{"meta": {{"api-version": "1.1"}}, "files": entries}}).encode()
+assert (len(body) >= pages._MSGSPEC_FROM) is {loads_msgspec}
+assert len(pages.releases_of_json_body(body, "demo", pages._NoFiles())) == {files}
+"""
+    assert ("msgspec" in _modules_after(code)) is loads_msgspec
 
 
 def test_advisory_sources_are_imported_on_first_use() -> None:

@@ -107,8 +107,15 @@ def eligible(
     pre_ok = filters.allow_prereleases or (current is not None and current.is_prerelease)
     now = filters.now or dt.datetime.now(dt.timezone.utc)
     chosen = []
+    python_ok: dict[int, bool] = {}  # by id: a page's releases share a few parsed specifiers
     for release in releases:
-        if release.yanked or not admits_python(release.requires_python, filters.python):
+        if release.yanked:
+            continue
+        spec = release.requires_python
+        admitted = python_ok.get(id(spec))
+        if admitted is None:
+            admitted = python_ok[id(spec)] = admits_python(spec, filters.python)
+        if not admitted:
             continue
         if (current is None or release.version > current) and not wheels_admit(
             release.wheel_tags, filters.python
@@ -155,21 +162,38 @@ def find_candidates(
     filters: Filters,
 ) -> Candidates:
     """Candidates for one dependency; ``specifiers`` are its declared constraints (all apply)."""
-    pool = eligible(releases, filters, current)
-    latest = pool[-1] if pool else None
-    allowed = [r for r in pool if all(s.contains(r.version, prereleases=True) for s in specifiers)]
+    pool = eligible(releases, filters, current)  # oldest first: each answer is the newest
+    latest = pool[-1] if pool else None  # that qualifies, so look from the top down
+    allowed = next(
+        (
+            r
+            for r in reversed(pool)
+            if all(s.contains(r.version, prereleases=True) for s in specifiers)
+        ),
+        None,
+    )
     if current is None:
-        return Candidates(None, latest, allowed[-1] if allowed else None, None, None, None)
-    newer = [r for r in pool if r.version > current]
-    same_major = [r for r in newer if update_kind(current, r.version) is not UpdateKind.MAJOR]
-    same_minor = [r for r in same_major if update_kind(current, r.version) is UpdateKind.PATCH]
+        return Candidates(None, latest, allowed, None, None, None)
+    major = minor = patch = None
+    for release in reversed(pool):
+        if not release.version > current:
+            break
+        kind = update_kind(current, release.version)
+        if major is None:
+            major = release
+        if kind is not UpdateKind.MAJOR:
+            if minor is None:
+                minor = release
+            if kind is UpdateKind.PATCH:
+                patch = release
+                break  # every older release is a smaller move
     return Candidates(
         current=current,
         latest=latest,
-        latest_allowed=allowed[-1] if allowed else None,
-        latest_patch=same_minor[-1] if same_minor else None,
-        latest_minor=same_major[-1] if same_major else None,
-        latest_major=newer[-1] if newer else None,
+        latest_allowed=allowed,
+        latest_patch=patch,
+        latest_minor=minor,
+        latest_major=major,
     )
 
 

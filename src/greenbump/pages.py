@@ -487,11 +487,24 @@ class _CheckedEntry(NamedTuple):
     upload_time: object
 
 
-@functools.cache
+_MSGSPEC_FROM = 64 * 1024  # bytes of JSON: smaller pages alone do not pay for the import
+
+
+class _Decoding:
+    decoder: Any = None  # msgspec's, once made
+
+
 def _page_decoder() -> Any:
     """msgspec's decoder for what :func:`releases_of_json_body` reads of a page, typed as
-    :func:`_json_entry` checks it. msgspec is imported on first use: its import takes some
-    30 ms, which a run answered from its cache's digests never needs."""
+    :func:`_json_entry` checks it, made on first use: msgspec's import costs 30-50 ms, more
+    than ``json.loads`` spends on all the small pages of a 200-dependency run, and nothing
+    at all in a run answered from its cache's digests."""
+    if _Decoding.decoder is None:
+        _Decoding.decoder = _make_page_decoder()
+    return _Decoding.decoder
+
+
+def _make_page_decoder() -> Any:
     import msgspec
 
     entry = msgspec.defstruct(
@@ -527,13 +540,16 @@ def releases_of_json_body(
     check's CPU. msgspec decodes into :class:`_Entry` instead, checking the same types the
     general path checks, at 6-10 times the speed. A page it refuses goes through
     ``json.loads`` and :func:`json_page_releases`, which say what is wrong (or, for the odd
-    valid page msgspec does not take, such as UTF-16 text, read it).
+    valid page msgspec does not take, such as UTF-16 text, read it). So do pages under
+    64 KiB until something has imported msgspec (a large page, or a parse worker).
     """
-    decoder = _page_decoder()
-    try:
-        page = decoder.decode(body)
-    except ValueError:  # msgspec's DecodeError and ValidationError are ValueErrors
-        page = None
+    decoder = _Decoding.decoder
+    if decoder is None and len(body) >= _MSGSPEC_FROM:
+        decoder = _page_decoder()
+    page = None
+    if decoder is not None:
+        with contextlib.suppress(ValueError):  # msgspec's DecodeError and ValidationError
+            page = decoder.decode(body)
     if page is not None and page.meta.api_version.split(".", 1)[0] == "1":
         return _releases_of_entries(page.files, project, source)
     try:
