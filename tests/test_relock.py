@@ -414,30 +414,40 @@ def pdm_project(
     yield tmp_path, index
 
 
+def _relock_to_tested_alpha(
+    project: Path, index: LocalIndex, manifest: str, lock_name: str, reader: Reader
+) -> None:
+    """Relock moving alpha to the tested 1.1.0 (2.0.0 is allowed): the lock holds exactly
+    that, gamma stays, and the manifest the tool pinned for one lock is put back byte for byte."""
+    original = (project / manifest).read_bytes()
+    lock = _load(project, lock_name, reader)
+    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
+    assert _versions(project, lock_name, reader) == {"alpha": "1.1.0", "gamma": "1.0.0"}
+    assert (project / manifest).read_bytes() == original
+
+
 def test_pdm_stops_at_the_requested_version_below_the_newest_allowed(
     pdm_project: tuple[Path, LocalIndex], pdm_tools: Path
 ) -> None:
     """``alpha>=1.0`` allows 2.0.0, which ``pdm update`` takes; 1.1.0 was tested. pdm's
     resolution overrides pin it for one lock; the manifest is put back byte for byte."""
     project, index = pdm_project
-    manifest = (project / "pyproject.toml").read_bytes()
-    lock = _load(project, "pdm.lock", parse_pdm_lock)
-
-    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
-
-    assert _versions(project, "pdm.lock", parse_pdm_lock) == {"alpha": "1.1.0", "gamma": "1.0.0"}
-    assert (project / "pyproject.toml").read_bytes() == manifest
+    _relock_to_tested_alpha(project, index, "pyproject.toml", "pdm.lock", parse_pdm_lock)
     checked = _pdm(pdm_tools, project, index, "lock", "--check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _without_tools_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
 
 
 def test_pdm_lock_needs_pdm(
     local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not on PATH, and the index (here the test index) has no pdm to install either."""
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
+    _without_tools_on_path(tmp_path, monkeypatch)
     text = (
         '[metadata]\nlock_version = "4.4"\ncontent_hash = "x"\n\n'
         '[[package]]\nname = "alpha"\nversion = "1.0.0"\nsummary = ""\n'
@@ -588,16 +598,7 @@ def test_poetry_stops_at_the_requested_version_below_the_newest_allowed(
     too young, say). A temporary dependency group pins it, and the project's own manifest,
     put back byte for byte, is what the lock's content hash then describes."""
     project, index = poetry_project
-    manifest = (project / "pyproject.toml").read_bytes()
-    lock = _load(project, "poetry.lock", parse_poetry_lock)
-
-    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
-
-    assert _versions(project, "poetry.lock", parse_poetry_lock) == {
-        "alpha": "1.1.0",
-        "gamma": "1.0.0",
-    }
-    assert (project / "pyproject.toml").read_bytes() == manifest
+    _relock_to_tested_alpha(project, index, "pyproject.toml", "poetry.lock", parse_poetry_lock)
     assert "greenbump-pins" not in (project / "poetry.lock").read_text(encoding="utf-8")
     checked = _poetry(poetry_tools, project, "check", "--lock")
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -729,16 +730,7 @@ def test_pipenv_stops_at_the_requested_version_below_the_newest_allowed(
     project, env = pipenv_project(
         index, 'alpha = "==1.0.0"\ngamma = "==1.0.0"\n', 'alpha = ">=1.0"\ngamma = ">=1.0"\n'
     )
-    manifest = (project / "Pipfile").read_bytes()
-    lock = _load(project, "Pipfile.lock", parse_pipfile_lock)
-
-    relock(project, lock, _config(index), upgrade={"alpha": "1.1.0"})
-
-    assert _versions(project, "Pipfile.lock", parse_pipfile_lock) == {
-        "alpha": "1.1.0",
-        "gamma": "1.0.0",
-    }
-    assert (project / "Pipfile").read_bytes() == manifest
+    _relock_to_tested_alpha(project, index, "Pipfile", "Pipfile.lock", parse_pipfile_lock)
     checked = _pipenv(pipenv_tools, project, env, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -823,9 +815,7 @@ def test_pipenv_lock_needs_pipenv(
     local_index: LocalIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not on PATH, and the index (here the test index) has no pipenv to install either."""
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
+    _without_tools_on_path(tmp_path, monkeypatch)
     text = (
         '{"_meta": {"hash": {"sha256": "x"}, "pipfile-spec": 6, "requires": {}, "sources": []},'
         ' "default": {"alpha": {"version": "==1.0.0"}}, "develop": {}}\n'

@@ -320,8 +320,8 @@ def test_the_body_size_is_told_before_the_body_arrives(serve: Callable[..., RawS
             return
         whole = answer(b"x" * 1000)
         conn.sendall(whole[:-500])
-        told.wait(5)  # the rest only once the client has said how much is coming
-        conn.sendall(whole[-500:])
+        if told.wait(5):  # the rest only once the client has said how much is coming
+            conn.sendall(whole[-500:])  # (else the connection closes: a truncated answer)
 
     def on_body_size(size: int) -> None:
         sizes.append(size)
@@ -336,7 +336,5 @@ def test_the_body_size_is_told_before_the_body_arrives(serve: Callable[..., RawS
         on_body_size=on_body_size,
     )
     _OPEN.append(made)
-    started = time.monotonic()
     assert made.get(server.url + "/", {}).body == b"x" * 1000
     assert sizes == [1000]
-    assert time.monotonic() - started < 4  # not after the server's wait ran out
