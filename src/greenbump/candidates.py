@@ -100,35 +100,44 @@ class Filters:
     now: dt.datetime | None = None
 
 
+class _Eligible:
+    """The rules above as one test per release, shared by :func:`eligible` and the top-down
+    search of :func:`find_candidates`."""
+
+    def __init__(self, filters: Filters, current: Version | None) -> None:
+        self.filters = filters
+        self.current = current
+        self.pre_ok = filters.allow_prereleases or (current is not None and current.is_prerelease)
+        self.now = filters.now or dt.datetime.now(dt.timezone.utc)
+        self.python_ok: dict[int, bool] = {}  # by id: a page's releases share a few specifiers
+
+    def __call__(self, release: ReleaseLike) -> bool:
+        if release.yanked:
+            return False
+        spec = release.requires_python
+        admitted = self.python_ok.get(id(spec))
+        if admitted is None:
+            admitted = self.python_ok[id(spec)] = admits_python(spec, self.filters.python)
+        if not admitted:
+            return False
+        current = self.current
+        if (current is None or release.version > current) and not wheels_admit(
+            release.wheel_tags, self.filters.python
+        ):
+            return False  # asked only of releases one could move to: big pages list thousands
+        if release.version.is_prerelease and not self.pre_ok:
+            return False
+        min_age = self.filters.min_age
+        return min_age is None or (
+            release.upload_time is not None and self.now - release.upload_time >= min_age
+        )
+
+
 def eligible(
     releases: Iterable[ReleaseLike], filters: Filters, current: Version | None = None
 ) -> list[ReleaseLike]:
     """Releases a dependency may move to, oldest first."""
-    pre_ok = filters.allow_prereleases or (current is not None and current.is_prerelease)
-    now = filters.now or dt.datetime.now(dt.timezone.utc)
-    chosen = []
-    python_ok: dict[int, bool] = {}  # by id: a page's releases share a few parsed specifiers
-    for release in releases:
-        if release.yanked:
-            continue
-        spec = release.requires_python
-        admitted = python_ok.get(id(spec))
-        if admitted is None:
-            admitted = python_ok[id(spec)] = admits_python(spec, filters.python)
-        if not admitted:
-            continue
-        if (current is None or release.version > current) and not wheels_admit(
-            release.wheel_tags, filters.python
-        ):
-            continue  # asked only of releases one could move to: big pages list thousands
-        if release.version.is_prerelease and not pre_ok:
-            continue
-        if filters.min_age is not None and (
-            release.upload_time is None or now - release.upload_time < filters.min_age
-        ):
-            continue
-        chosen.append(release)
-    return sorted(chosen, key=lambda r: r.version)
+    return sorted(filter(_Eligible(filters, current), releases), key=lambda r: r.version)
 
 
 @dataclass(frozen=True)
@@ -161,32 +170,40 @@ def find_candidates(
     specifiers: Sequence[SpecifierSet],
     filters: Filters,
 ) -> Candidates:
-    """Candidates for one dependency; ``specifiers`` are its declared constraints (all apply)."""
-    pool = eligible(releases, filters, current)  # oldest first: each answer is the newest
-    latest = pool[-1] if pool else None  # that qualifies, so look from the top down
-    allowed = next(
-        (
-            r
-            for r in reversed(pool)
-            if all(s.contains(r.version, prereleases=True) for s in specifiers)
-        ),
-        None,
-    )
-    if current is None:
-        return Candidates(None, latest, allowed, None, None, None)
-    major = minor = patch = None
-    for release in reversed(pool):
-        if not release.version > current:
-            break
-        kind = update_kind(current, release.version)
-        if major is None:
-            major = release
-        if kind is not UpdateKind.MAJOR:
-            if minor is None:
-                minor = release
-            if kind is UpdateKind.PATCH:
-                patch = release
-                break  # every older release is a smaller move
+    """Candidates for one dependency; ``specifiers`` are its declared constraints (all apply).
+
+    ``releases`` come oldest first, as :class:`~greenbump.pages.ProjectPage` holds them. Each
+    answer is the newest release that qualifies, so the search reads from the newest down
+    and stops as soon as every answer is known: a large project lists thousands of
+    releases, and a check of 150 packages read all of them for a handful each.
+    """
+    keep = _Eligible(filters, current)
+    latest = allowed = major = minor = patch = None
+    for release in reversed(releases):
+        newer = current is not None and release.version > current
+        if (
+            latest is not None
+            and allowed is not None
+            and (current is None or patch is not None or not newer)
+        ):
+            break  # nothing further down can change an answer
+        if not keep(release):
+            continue
+        if latest is None:
+            latest = release
+        if allowed is None and all(
+            s.contains(release.version, prereleases=True) for s in specifiers
+        ):
+            allowed = release
+        if newer and patch is None and current is not None:
+            kind = update_kind(current, release.version)
+            if major is None:
+                major = release
+            if kind is not UpdateKind.MAJOR:
+                if minor is None:
+                    minor = release
+                if kind is UpdateKind.PATCH:
+                    patch = release
     return Candidates(
         current=current,
         latest=latest,
