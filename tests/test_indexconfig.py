@@ -22,11 +22,15 @@ from greenbump.indexconfig import (
     IndexConfig,
     IndexUrl,
     builtin_default_index,
+    expand_pip_variables,
+    expand_pipenv_variables,
     pip_config_files,
     resolve_index_config,
     uv_index_env_prefix,
 )
 from greenbump.model import DependencyFile, FileKind
+from greenbump.readers.pipfile import parse_pipfile
+from greenbump.readers.requirements import parse_requirements
 from greenbump.redact import redact_text
 
 
@@ -577,3 +581,242 @@ def test_describe_names_every_source(project: Path, env: dict[str, str]) -> None
         "index https://tok:****@cli.test/s (from --index-url)",
         "index strategy unsafe-best-match (from UV_INDEX_STRATEGY)",
     ]
+
+
+# --- environment variables in the files' URLs --------------------------------------------------
+
+TOKEN = "pw-from-env-7Kq2"
+LONG_TOKEN = "Zq8vK2mN4pL7xR1tY6wB3cD9fG5hJ0sA"  # looks like a token wherever it is
+
+
+def requirements(text: str, name: str = "requirements.txt") -> DependencyFile:
+    return parse_requirements(text, PurePosixPath(name))
+
+
+def pipfile(*urls: str) -> DependencyFile:
+    sources = "".join(f'[[source]]\nurl = "{url}"\nname = "s{i}"\n' for i, url in enumerate(urls))
+    return parse_pipfile(sources + '[packages]\nalpha = "==1.0.0"\n', PurePosixPath("Pipfile"))
+
+
+def test_requirement_file_urls_expand_like_pip(project: Path, env: dict[str, str]) -> None:
+    env.update(IDX_USER="alice", IDX_TOKEN=TOKEN, IDX_HOST="idx.invalid", lower_name="bob")
+    text = (
+        "--index-url https://${IDX_USER}:${IDX_TOKEN}@${IDX_HOST}/simple/\n"
+        "--extra-index-url https://${lower_name}:pw@lower.invalid/simple/\n"
+        "--extra-index-url https://$IDX_USER:pw@dollar.invalid/simple/\n"
+        "alpha==1.0.0\n"
+    )
+    dep_file = requirements(text)
+    config = resolve_index_config(project, [dep_file], env=env)
+    index = config.index
+    assert index is not None
+    assert index.url == "https://idx.invalid/simple/"
+    assert index.auth == ("alice", TOKEN)
+    assert index.credentials_source == "URL"
+    assert index.source == "requirements.txt"
+    assert index.display == "https://alice:****@idx.invalid/simple/"
+    # pip expands neither lower-case names nor the $NAME form in requirement files
+    assert [(e.url, e.username) for e in config.extra] == [
+        ("https://lower.invalid/simple/", "${lower_name}"),
+        ("https://dollar.invalid/simple/", "$IDX_USER"),
+    ]
+    assert TOKEN in config.secrets()
+    assert TOKEN not in repr(config) + "\n".join(config.describe())
+    # the file is what it was: the configuration is the only place the values go
+    assert dep_file.text == text
+    assert dep_file.index_urls == ("https://${IDX_USER}:${IDX_TOKEN}@${IDX_HOST}/simple/",)
+
+
+def test_expanded_credentials_reach_uv_only_through_its_environment(
+    project: Path, env: dict[str, str]
+) -> None:
+    env.update(IDX_USER="alice", IDX_TOKEN=TOKEN)
+    text = "-i https://${IDX_USER}:${IDX_TOKEN}@idx.invalid/simple/\n"
+    config = resolve_index_config(project, [requirements(text)], env=env)
+    args = config.uv_args()
+    assert "--default-index" in args
+    assert "greenbump-default=https://idx.invalid/simple/" in args
+    assert TOKEN not in " ".join(args)
+    sub_env = config.uv_env(env)
+    assert sub_env["UV_INDEX_GREENBUMP_DEFAULT_USERNAME"] == "alice"
+    assert sub_env["UV_INDEX_GREENBUMP_DEFAULT_PASSWORD"] == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("value", "note"),
+    [
+        (None, "environment variable IDX_TOKEN is not set"),
+        ("", "environment variable IDX_TOKEN is empty"),  # pip skips empty values too
+    ],
+)
+def test_pip_leaves_unset_variables_as_written_and_says_so(
+    project: Path, env: dict[str, str], value: str | None, note: str
+) -> None:
+    env["IDX_USER"] = "alice"
+    if value is not None:
+        env["IDX_TOKEN"] = value
+    text = "--index-url https://${IDX_USER}:${IDX_TOKEN}@idx.invalid/simple/\n"
+    config = resolve_index_config(project, [requirements(text)], env=env)
+    index = config.index
+    assert index is not None
+    assert index.auth == ("alice", "${IDX_TOKEN}")  # sent as written, as pip sends it
+    assert index.source == f"requirements.txt; {note}"
+    assert config.describe()[0] == (
+        f"index https://alice:****@idx.invalid/simple/ (from requirements.txt; {note})"
+    )
+
+
+def test_unset_variable_outside_the_userinfo_is_an_input_error_when_used(
+    project: Path, env: dict[str, str]
+) -> None:
+    text = "--index-url https://${IDX_HOST}/simple/\n"
+    with pytest.raises(InputError) as caught:
+        resolve_index_config(project, [requirements(text)], env=env)
+    assert str(caught.value) == (
+        "requirements.txt: index URL 'https://${IDX_HOST}/simple/': "
+        "environment variable IDX_HOST is not set"
+    )
+    extra = "--extra-index-url https://idx.invalid/${CHANNEL}/simple/\n"
+    with pytest.raises(InputError, match="environment variable CHANNEL is not set"):
+        resolve_index_config(
+            project, [requirements(extra)], env=env, index_url="https://cli.invalid/s"
+        )
+    # An index the environment overrides is never asked: no error, the note stays.
+    env["PIP_INDEX_URL"] = "https://ci.invalid/simple/"
+    config = resolve_index_config(project, [requirements(text)], env=env)
+    assert config.index is not None
+    assert config.index.url == "https://ci.invalid/simple/"
+    (shadowed,) = config.shadowed
+    assert shadowed.source == "requirements.txt; environment variable IDX_HOST is not set"
+
+
+def test_expanded_urls_are_validated_without_showing_the_values(
+    project: Path, env: dict[str, str]
+) -> None:
+    env["IDX_HOST"] = "idx.invalid:notaport"
+    text = "--index-url https://${IDX_HOST}/simple/\n"
+    with pytest.raises(InputError, match=r"invalid index URL 'https://\$\{IDX_HOST\}/simple/'"):
+        resolve_index_config(project, [requirements(text)], env=env)
+    env["IDX_URL"] = "ftp://idx.invalid/simple/"
+    with pytest.raises(InputError, match="unsupported index URL scheme"):
+        resolve_index_config(project, [requirements("-i ${IDX_URL}\n")], env=env)
+    # A secret with a "/" breaks the URL apart; the message must not quote it.
+    env["IDX_TOKEN"] = "s3cr/et-value"
+    text = "--index-url https://alice:${IDX_TOKEN}@idx.invalid/simple/\n"
+    with pytest.raises(InputError) as caught:
+        resolve_index_config(project, [requirements(text)], env=env)
+    assert "s3cr" not in str(caught.value)
+    assert "et-value" not in str(caught.value)
+    assert str(caught.value) == (
+        "requirements.txt: invalid index URL 'https://alice:****@idx.invalid/simple/': "
+        "not a URL once its variables are expanded"
+    )
+
+
+def test_a_token_expanded_outside_the_userinfo_is_masked(
+    project: Path, env: dict[str, str]
+) -> None:
+    env.update(IDX_TOKEN=LONG_TOKEN, IDX_HOST="idx.invalid")
+    text = "--index-url https://${IDX_HOST}/${IDX_TOKEN}/simple/\n"
+    config = resolve_index_config(project, [requirements(text)], env=env)
+    index = config.index
+    assert index is not None
+    assert index.url == f"https://idx.invalid/{LONG_TOKEN}/simple/"  # what is requested
+    assert index.display == "https://idx.invalid/****/simple/"
+    assert LONG_TOKEN in config.secrets()
+    assert "idx.invalid" not in config.secrets()  # a host is no secret
+    assert LONG_TOKEN not in "\n".join(config.describe())
+
+
+def test_pipfile_sources_expand_like_pipenv(project: Path, env: dict[str, str]) -> None:
+    env.update(IDX_USER="alice", IDX_TOKEN=TOKEN, lower_host="lower.invalid", EMPTY="")
+    dep_file = pipfile(
+        "https://$IDX_USER:${IDX_TOKEN}@idx.invalid/simple/",
+        "https://${lower_host}/simple/",
+        "https://$lower_host/other/",
+        "https://x${EMPTY}y:$NOPE@extra.invalid/simple/",
+    )
+    config = resolve_index_config(project, [dep_file], env=env)
+    index = config.index
+    assert index is not None
+    assert index.url == "https://idx.invalid/simple/"
+    assert index.auth == ("alice", TOKEN)
+    assert index.source == "Pipfile"
+    assert TOKEN in config.secrets()
+    assert [(e.url, e.auth) for e in config.extra] == [
+        ("https://lower.invalid/simple/", None),
+        ("https://lower.invalid/other/", None),
+        ("https://extra.invalid/simple/", ("xy", "$NOPE")),  # empty expands to empty
+    ]
+    assert config.extra[-1].source == "Pipfile; environment variable NOPE is not set"
+    assert dep_file.index_urls == ("https://$IDX_USER:${IDX_TOKEN}@idx.invalid/simple/",)
+
+
+def test_pipfile_lock_sources_expand_like_the_pipfile(project: Path, env: dict[str, str]) -> None:
+    env.update(IDX_USER="alice", IDX_TOKEN=TOKEN)
+    lock = DependencyFile(
+        path=PurePosixPath("Pipfile.lock"),
+        kind=FileKind.PIPFILE_LOCK,
+        text="",
+        index_urls=("https://$IDX_USER:$IDX_TOKEN@idx.invalid/simple/",),
+    )
+    config = resolve_index_config(project, [lock], env=env)
+    assert config.index is not None
+    assert config.index.auth == ("alice", TOKEN)
+
+
+def test_pyproject_urls_are_not_expanded(project: Path, env: dict[str, str]) -> None:
+    """Only requirement files and Pipfiles expand: pyproject sources are used as written."""
+    env["IDX_HOST"] = "idx.invalid"
+    pyproject = DependencyFile(
+        path=PurePosixPath("pyproject.toml"),
+        kind=FileKind.PYPROJECT,
+        text="",
+        index_urls=("https://literal.invalid/${IDX_HOST}/simple/",),
+    )
+    config = resolve_index_config(project, [pyproject], env=env)
+    assert config.index is not None
+    assert config.index.url == "https://literal.invalid/${IDX_HOST}/simple/"
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("${A_1}", "one"),
+        ("${a_1}", "${a_1}"),  # lower case: not a reference for pip
+        ("$A_1", "$A_1"),  # no braces: not a reference for pip
+        ("${A_1}${A_1}/${B}", "oneone/${B}"),
+        ("${EMPTY}", "${EMPTY}"),
+        ("${}", "${}"),
+        ("${A-1}", "${A-1}"),
+    ],
+)
+def test_pip_expansion_rules(text: str, expanded: str) -> None:
+    assert expand_pip_variables(text, {"A_1": "one", "EMPTY": "", "a_1": "low"}).url == expanded
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("$A_1", "one"),
+        ("${A_1}", "one"),
+        ("$a_1/${a_1}", "low/low"),  # any case
+        ("$A_1x", "$A_1x"),  # the longest name is looked up
+        ("$EMPTY.", "."),
+        ("$NOPE ${NOPE}", "$NOPE ${NOPE}"),
+        ("$$A_1", "$one"),
+        ("${A_1", "${A_1"),
+        ("${}", "${}"),
+        ("$1", "digit"),
+        ("$é", "$é"),  # ASCII names only
+    ],
+)
+def test_pipenv_expansion_rules(text: str, expanded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"A_1": "one", "EMPTY": "", "a_1": "low", "1": "digit"}
+    assert expand_pipenv_variables(text, env).url == expanded
+    # the function pipenv calls agrees, given the same environment
+    for name in ("NOPE", "A_1x"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert os.path.expandvars(text) == expanded

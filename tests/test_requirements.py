@@ -14,10 +14,15 @@ from pathlib import Path, PurePosixPath
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 
+from greenbump.apply import apply_upgrade
+from greenbump.candidates import UpdateKind
 from greenbump.edit import set_constraint
 from greenbump.errors import InputError
+from greenbump.indexconfig import resolve_index_config
 from greenbump.model import Declaration, DependencyFile, FileKind, Include, Span, Style
+from greenbump.project import load_project
 from greenbump.readers import parse
 from greenbump.readers.requirements import (
     _parse_requirement,
@@ -538,6 +543,35 @@ def test_env_var_elsewhere_keeps_the_span() -> None:
     assert first.extras == ("${EXTRA}",)
     assert at(text, first.span) == ">=1.0"
     assert second.url == "https://${USER}:${PASS}@files.example/p.tar.gz"
+
+
+def test_an_upgrade_writes_index_lines_with_variables_back_untouched(tmp_path: Path) -> None:
+    """The index configuration expands the variables; the file keeps its references."""
+    index_lines = (
+        "--index-url https://${IDX_USER}:${IDX_TOKEN}@idx.invalid/simple/\r\n"
+        "--extra-index-url https://$IDX_USER:${lower}@extra.invalid/simple/ \\\n"
+        "    --trusted-host extra.invalid\n"
+    )
+    text = index_lines + "alpha==1.0.0  # pinned\nbeta>=1.0\n"
+    (tmp_path / "requirements.txt").write_bytes(text.encode())
+    project = load_project(tmp_path)
+    env = {"IDX_USER": "alice", "IDX_TOKEN": "tok-from-env", "lower": "x", "HOME": str(tmp_path)}
+    config = resolve_index_config(tmp_path, project.files, env, index_strategy="first-index")
+    assert config.index is not None
+    assert config.index.auth == ("alice", "tok-from-env")
+    for name, target in (("alpha", "2.0.0"), ("beta", "2.1.0")):
+        apply_upgrade(
+            tmp_path,
+            project.files,
+            name,
+            Version(target),
+            page=None,
+            index=config,
+            level=UpdateKind.MAJOR,
+            bump_lower_bounds=True,
+        )
+    after = (tmp_path / "requirements.txt").read_bytes().decode()
+    assert after == index_lines + "alpha==2.0.0  # pinned\nbeta>=2.1.0\n"
 
 
 # -- hashes ---------------------------------------------------------------------------------------

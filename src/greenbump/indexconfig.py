@@ -52,6 +52,23 @@ Credentials are taken, in this order, from the URL's userinfo, from
 ``UV_INDEX_<NAME>_USERNAME`` / ``UV_INDEX_<NAME>_PASSWORD`` for named uv indexes, and from the
 netrc file (``NETRC`` or ``~/.netrc``) by host. They are kept out of :attr:`IndexUrl.url` and
 out of every ``repr``, so messages built from a config never show them.
+
+**Environment variables in the files' URLs** are expanded here, from ``env``, with the rule of
+the tool that owns the file, because that is what the user's installer requests; the readers
+keep the references verbatim, since greenbump writes those files back. Requirement files
+(hand-written and compiled) follow pip: only ``${NAME}`` with ``NAME`` of upper-case ASCII
+letters, digits and ``_``; a variable that is not set or is empty leaves the reference as
+written. ``Pipfile`` and ``Pipfile.lock`` sources follow pipenv (``os.path.expandvars``):
+``$NAME`` and ``${NAME}``, any case; an unset variable stays as written, an empty one expands
+to nothing. Other files' URLs (``pyproject.toml``) are used as written. After expansion a URL
+is checked like any other; messages about it quote the URL as written, never the expanded
+one. A reference left in the userinfo is sent as written, as pip does, and the entry's source
+says which variable is not set ("requirements.txt; environment variable IDX_TOKEN is not
+set"), so the index's refusal names it; one left in the host or path makes the URL an input
+error once the location would actually be asked (not while the environment overrides it).
+Expanded values in the password, a username that is the only credential or looks like a
+token, and token-like values anywhere in the URL are secrets (:meth:`IndexConfig.secrets`,
+:attr:`IndexUrl.display`).
 """
 
 from __future__ import annotations
@@ -62,15 +79,15 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from greenbump.errors import ExternalError, InputError
 from greenbump.model import DependencyFile, FileKind
-from greenbump.redact import looks_like_token, redact_url
+from greenbump.redact import looks_like_token, redact_text, redact_url
 
 if TYPE_CHECKING:
     import netrc
@@ -104,6 +121,12 @@ class IndexUrl:
     which stay out of ``repr``), so it can go into any message as it is. ``source`` says where
     the setting came from ("PIP_INDEX_URL", "/etc/pip.conf [global] index-url") for messages
     such as "index X (from Y) unreachable".
+
+    An entry whose URL came from a file with environment variables in it carries what the
+    variables mean for messages: ``hidden``, the expanded values that must never be shown
+    (also where URL redaction would not find them, such as a token in the path), and
+    ``unresolved``, the input error to raise if a variable that is not set left a reference in
+    the host or path and the entry is then actually asked (see :func:`expand_pip_variables`).
     """
 
     url: str
@@ -112,6 +135,8 @@ class IndexUrl:
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     credentials_source: str | None = None
+    hidden: tuple[str, ...] = field(default=(), repr=False)
+    unresolved: str | None = field(default=None, repr=False)
 
     @property
     def auth(self) -> tuple[str, str] | None:
@@ -122,10 +147,13 @@ class IndexUrl:
 
     @property
     def display(self) -> str:
-        """The URL as shown to users: no password, and the username only if not a token."""
-        if self.username is None:
-            return self.url
-        return redact_url(self.url_with_credentials)
+        """The URL as shown to users: no password, and the username only if not a token.
+
+        ``hidden`` values (secrets a file's variables put outside the userinfo, such as a token
+        in the path) are masked too: the user kept them out of the file for a reason.
+        """
+        shown = self.url if self.username is None else redact_url(self.url_with_credentials)
+        return redact_text(shown, self.hidden) if self.hidden else shown
 
     @property
     def url_with_credentials(self) -> str:
@@ -186,7 +214,8 @@ class IndexConfig:
                 found.append(entry.password)
             if entry.username and (entry.password is None or looks_like_token(entry.username)):
                 found.append(entry.username)
-        return tuple(found)
+            found += entry.hidden
+        return tuple(dict.fromkeys(found))
 
     def describe(self) -> list[str]:
         """One line per location with its source, credentials masked, for ``--verbose``."""
@@ -255,19 +284,36 @@ def uv_index_env_prefix(name: str) -> str:
 # --- gathering -------------------------------------------------------------------------------
 
 
+class _Raw(NamedTuple):
+    """A location as one source states it, before it is checked and becomes an IndexUrl.
+
+    ``written`` is the text of a file whose variables were expanded into ``url``: messages
+    show it instead, so an expanded secret can never reach them, even from a URL it broke.
+    ``note`` says which variables were not set; it is added to the entry's source.
+    """
+
+    url: str
+    source: str
+    name: str | None = None
+    written: str | None = None
+    hidden: tuple[str, ...] = ()
+    note: str | None = None
+    unresolved: str | None = None  # the input error if this location is used
+
+
 @dataclass
 class _Layer:
     """What one source says; layers are merged in precedence order."""
 
     label: str
-    index: tuple[str, str, str | None] | None = None  # (raw url, source, name)
-    extra: list[tuple[str, str, str | None]] = field(default_factory=list)
-    find_links: list[tuple[str, str, str | None]] = field(default_factory=list)
+    index: _Raw | None = None
+    extra: list[_Raw] = field(default_factory=list)
+    find_links: list[_Raw] = field(default_factory=list)
     no_index: tuple[bool, str] | None = None
     strategy: tuple[str, str] | None = None
     base_dir: Path | None = None
     cert: tuple[str, str] | None = None
-    shadowed: list[tuple[str, str, str | None]] = field(default_factory=list)
+    shadowed: list[_Raw] = field(default_factory=list)
     pip_style: bool = False  # pip merges its indexes; uv takes the first that has a package
 
 
@@ -295,9 +341,9 @@ def _cli_layer(
 ) -> _Layer:
     layer = _Layer("command line", base_dir=cwd)
     if index_url:
-        layer.index = (index_url, "--index-url", None)
-    layer.extra = [(url, "--extra-index-url", None) for url in extra_index_urls]
-    layer.find_links = [(url, "--find-links", None) for url in find_links]
+        layer.index = _Raw(index_url, "--index-url")
+    layer.extra = [_Raw(url, "--extra-index-url") for url in extra_index_urls]
+    layer.find_links = [_Raw(url, "--find-links") for url in find_links]
     if no_index:
         layer.no_index = (True, "--no-index")
     if strategy:
@@ -319,17 +365,17 @@ def _uv_env_layer(env: Mapping[str, str], cwd: Path) -> _Layer:
         value = env.get(var, "").strip()
         if value:
             url, name = _named(value) if var == "UV_DEFAULT_INDEX" else (value, None)
-            layer.index = (url, var, name)
+            layer.index = _Raw(url, var, name)
             break
     for entry in _split_ws(env.get("UV_INDEX", "")):
         url, name = _named(entry)
-        layer.extra.append((url, "UV_INDEX", name))
+        layer.extra.append(_Raw(url, "UV_INDEX", name))
     layer.extra += [
-        (url, "UV_EXTRA_INDEX_URL", None) for url in _split_ws(env.get("UV_EXTRA_INDEX_URL", ""))
+        _Raw(url, "UV_EXTRA_INDEX_URL") for url in _split_ws(env.get("UV_EXTRA_INDEX_URL", ""))
     ]
     for entry in re.split(r"[,\s]+", env.get("UV_FIND_LINKS", "")):
         if entry:
-            layer.find_links.append((entry, "UV_FIND_LINKS", None))
+            layer.find_links.append(_Raw(entry, "UV_FIND_LINKS"))
     if env.get("UV_NO_INDEX", "").strip():
         layer.no_index = (_truthy(env["UV_NO_INDEX"], "UV_NO_INDEX"), "UV_NO_INDEX")
     if env.get("UV_INDEX_STRATEGY", "").strip():
@@ -341,12 +387,12 @@ def _pip_env_layer(env: Mapping[str, str], cwd: Path) -> _Layer:
     layer = _Layer("pip environment", base_dir=cwd, pip_style=True)
     value = env.get("PIP_INDEX_URL", "").strip()
     if value:
-        layer.index = (value, "PIP_INDEX_URL", None)
+        layer.index = _Raw(value, "PIP_INDEX_URL")
     layer.extra = [
-        (url, "PIP_EXTRA_INDEX_URL", None) for url in _split_ws(env.get("PIP_EXTRA_INDEX_URL", ""))
+        _Raw(url, "PIP_EXTRA_INDEX_URL") for url in _split_ws(env.get("PIP_EXTRA_INDEX_URL", ""))
     ]
     layer.find_links = [
-        (url, "PIP_FIND_LINKS", None) for url in _split_ws(env.get("PIP_FIND_LINKS", ""))
+        _Raw(url, "PIP_FIND_LINKS") for url in _split_ws(env.get("PIP_FIND_LINKS", ""))
     ]
     if env.get("PIP_CERT", "").strip():
         layer.cert = (env["PIP_CERT"].strip(), "PIP_CERT")
@@ -355,19 +401,172 @@ def _pip_env_layer(env: Mapping[str, str], cwd: Path) -> _Layer:
     return layer
 
 
-def _files_layer(files: Iterable[DependencyFile], project_dir: Path) -> _Layer:
+# --- environment variables in the files' URLs --------------------------------------------------
+
+# pip's rule for requirement files: only ${NAME}, NAME in upper-case ASCII, digits, underscores.
+_PIP_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+# os.path.expandvars' rule, which pipenv applies to [[source]] URLs: $name or ${name}.
+_SHELL_REFERENCE = re.compile(r"\$(?:(\w+)|\{([^}]*)\})", re.ASCII)
+_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
+
+
+class Expansion(NamedTuple):
+    """A URL from a file with its environment variables expanded, and what messages need.
+
+    ``secrets`` are the expanded values that must never be shown: every value put into the
+    password, a username's value when it is the only credential or looks like a token, and
+    anywhere else a value that looks like a token. ``unset`` names the variables whose
+    references stayed as written; ``unresolved`` are those of them outside the userinfo,
+    where a reference cannot be part of a working URL.
+    """
+
+    url: str
+    secrets: tuple[str, ...] = ()
+    unset: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()
+
+
+def expand_pip_variables(text: str, env: Mapping[str, str]) -> Expansion:
+    """``text`` with pip's requirement-file expansion: ``${NAME}`` of upper-case names only.
+
+    As in pip, a variable that is not set, or is set to the empty string, leaves its
+    reference as written; ``$NAME`` and lower-case names are never references.
+    """
+    return _expand(text, _PIP_REFERENCE, lambda name: env.get(name) or None)
+
+
+def expand_pipenv_variables(text: str, env: Mapping[str, str]) -> Expansion:
+    """``text`` with pipenv's expansion of source URLs (``os.path.expandvars``' rules).
+
+    ``$NAME`` (ASCII letters, digits, underscores, any case) and ``${NAME}``; a variable that
+    is not set leaves its reference as written, one set to the empty string expands to it.
+    """
+    return _expand(text, _SHELL_REFERENCE, env.get)
+
+
+def _expand(
+    text: str, pattern: re.Pattern[str], value_of: Callable[[str], str | None]
+) -> Expansion:
+    """One pass over ``text``: an expanded value is not scanned for references again.
+
+    Where each reference sits is judged on the text as written: a value with a ``/`` or
+    ``@`` in it can move the parts of the expanded URL, but not what the user meant.
+    """
+    where = _userinfo_parts(text)
+    secrets: list[str] = []
+    unset: list[str] = []
+    unresolved: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2) or ""
+        value = value_of(name) if name else None
+        part = where(match.start())
+        if value is None:
+            if name:
+                unset.append(name)
+                if part == "location":
+                    unresolved.append(name)
+            return match.group(0)
+        if part == "password" or looks_like_token(value) or part == "lone user":
+            secrets.append(value)
+        return value
+
+    url = pattern.sub(replace, text)
+    return Expansion(
+        url=url,
+        secrets=tuple(dict.fromkeys(v for v in secrets if v)),
+        unset=tuple(dict.fromkeys(unset)),
+        unresolved=tuple(dict.fromkeys(unresolved)),
+    )
+
+
+def _userinfo_parts(written: str) -> Callable[[int], str]:
+    """Which part of the URL as written an offset is in: "user", "lone user" (a username
+    without a password: a token, as redaction treats it), "password" or "location"."""
+    match = _AUTHORITY.match(written)
+    at = match.group(1).rfind("@") if match else -1
+    if match is None or at < 0:
+        return lambda _offset: "location"
+    start = match.start(1)
+    end = start + at
+    colon = written.find(":", start, end)
+
+    def part(offset: int) -> str:
+        if not start <= offset < end:
+            return "location"
+        if colon < 0:
+            return "lone user"
+        return "password" if offset > colon else "user"
+
+    return part
+
+
+def _unset_note(names: Sequence[str], env: Mapping[str, str]) -> str | None:
+    """What an entry's source adds when references stayed as written, or ``None``.
+
+    Said per variable ("environment variable IDX_TOKEN is not set"), because that is the fix
+    the user needs when the index then refuses the request.
+    """
+    if not names:
+        return None
+    notes = []
+    for state in ("not set", "empty"):
+        group = [name for name in names if (name in env) == (state == "empty")]
+        if group:
+            noun = "variable" if len(group) == 1 else "variables"
+            verb = "is" if len(group) == 1 else "are"
+            notes.append(f"environment {noun} {', '.join(group)} {verb} {state}")
+    return "; ".join(notes)
+
+
+# File kinds whose URLs their own tool expands, and with which rule (a Pipfile.lock records
+# the Pipfile's sources as written, and pipenv expands them from there too).
+_EXPANDERS: dict[FileKind, Callable[[str, Mapping[str, str]], Expansion]] = {
+    FileKind.REQUIREMENTS: expand_pip_variables,
+    FileKind.PIP_COMPILE: expand_pip_variables,
+    FileKind.PIPFILE: expand_pipenv_variables,
+    FileKind.PIPFILE_LOCK: expand_pipenv_variables,
+}
+
+
+def _file_location(written: str, dep_file: DependencyFile, env: Mapping[str, str]) -> _Raw:
+    """One of ``dep_file``'s URLs as its installer would use it; the file keeps its text."""
+    source = dep_file.path.as_posix()
+    expand = _EXPANDERS.get(dep_file.kind)
+    if expand is None:
+        return _Raw(written, source)
+    expansion = expand(written, env)
+    if expansion.url == written and not expansion.unset:
+        return _Raw(written, source)
+    unresolved = None
+    if expansion.unresolved:
+        why = _unset_note(expansion.unresolved, env)
+        unresolved = f"{source}: index URL {redact_url(written)!r}: {why}"
+    return _Raw(
+        expansion.url,
+        source,
+        written=written,
+        hidden=expansion.secrets,
+        note=_unset_note(expansion.unset, env),
+        unresolved=unresolved,
+    )
+
+
+def _files_layer(
+    files: Iterable[DependencyFile], project_dir: Path, env: Mapping[str, str]
+) -> _Layer:
     layer = _Layer("requirement files", base_dir=project_dir, pip_style=True)
     for dep_file in files:
-        source = dep_file.path.as_posix()
         for url in dep_file.index_urls:
+            location = _file_location(url, dep_file, env)
             # The first file (in the caller's order) that names a primary index wins; later
             # ones are reported as shadowed, not promoted to extra indexes, because an extra
             # index would be searched before the primary and change where packages come from.
             if layer.index is None:
-                layer.index = (url, source, None)
+                layer.index = location
             else:
-                layer.shadowed.append((url, source, None))
-        layer.extra += [(url, source, None) for url in dep_file.extra_index_urls]
+                layer.shadowed.append(location)
+        layer.extra += [_file_location(url, dep_file, env) for url in dep_file.extra_index_urls]
     return layer
 
 
@@ -416,24 +615,24 @@ def _uv_table_layer(
         if entry.get("explicit") is True:
             continue  # only used for packages pinned to it in [tool.uv.sources]
         if entry.get("format") == "flat":
-            layer.find_links.append((entry["url"], source, name))
+            layer.find_links.append(_Raw(entry["url"], source, name))
         elif entry.get("default") is True:
             if layer.index is None:
-                layer.index = (entry["url"], source, name)
+                layer.index = _Raw(entry["url"], source, name)
         else:
-            layer.extra.append((entry["url"], source, name))
+            layer.extra.append(_Raw(entry["url"], source, name))
     for prefix, section in sections:
         index_url = section.get("index-url")
         if isinstance(index_url, str) and layer.index is None:
-            layer.index = (index_url, f"{label} {prefix}index-url", None)
+            layer.index = _Raw(index_url, f"{label} {prefix}index-url")
         if "extra-index-url" in section:
             where = f"{prefix}extra-index-url"
             for url in _as_str_list(section["extra-index-url"], where, path):
-                layer.extra.append((url, f"{label} {where}", None))
+                layer.extra.append(_Raw(url, f"{label} {where}"))
         if "find-links" in section:
             where = f"{prefix}find-links"
             for url in _as_str_list(section["find-links"], where, path):
-                layer.find_links.append((url, f"{label} {where}", None))
+                layer.find_links.append(_Raw(url, f"{label} {where}"))
         if section.get("no-index") is True and layer.no_index is None:
             layer.no_index = (True, f"{label} {prefix}no-index")
         strategy = section.get("index-strategy")
@@ -535,11 +734,11 @@ def _pip_file_layers(env: Mapping[str, str]) -> list[_Layer]:
             values = {key.replace("_", "-"): value for key, value in parser.items(section)}
             where = f"{path.as_posix()} [{section}]"
             if values.get("index-url", "").strip() and layer.index is None:
-                layer.index = (values["index-url"].strip(), f"{where} index-url", None)
+                layer.index = _Raw(values["index-url"].strip(), f"{where} index-url")
             for url in _split_ws(values.get("extra-index-url", "")):
-                layer.extra.append((url, f"{where} extra-index-url", None))
+                layer.extra.append(_Raw(url, f"{where} extra-index-url"))
             for url in _split_ws(values.get("find-links", "")):
-                layer.find_links.append((url, f"{where} find-links", None))
+                layer.find_links.append(_Raw(url, f"{where} find-links"))
             if values.get("cert", "").strip() and layer.cert is None:
                 layer.cert = (values["cert"].strip(), f"{where} cert")
             if values.get("no-index", "").strip() and layer.no_index is None:
@@ -607,19 +806,22 @@ def _normalize_location(raw: str, base_dir: Path | None) -> str:
     return path.resolve().as_uri()
 
 
-def _make_entry(
-    raw: str, source: str, name: str | None, base_dir: Path | None, creds: _Credentials
-) -> IndexUrl:
-    url = _normalize_location(raw, base_dir)
+def _make_entry(raw: _Raw, base_dir: Path | None, creds: _Credentials) -> IndexUrl:
+    """Check ``raw`` like any URL (after expansion) and split off its credentials."""
+    source, name = raw.source, raw.name
+    url = _normalize_location(raw.url, base_dir)
+    shown = redact_url(raw.written if raw.written is not None else url)
     try:
         parts = urlsplit(url)
         _ = parts.port  # validates the port
     except ValueError as exc:
-        raise InputError(f"{source}: invalid index URL {redact_url(url)!r}: {exc}") from exc
+        # The error may quote the URL, hence an expanded secret: say only what kind it is.
+        reason = str(exc) if raw.written is None else "not a URL once its variables are expanded"
+        raise InputError(f"{source}: invalid index URL {shown!r}: {reason}") from exc
     if parts.scheme not in {"http", "https", "file"}:
-        raise InputError(f"{source}: unsupported index URL scheme in {redact_url(url)!r}")
+        raise InputError(f"{source}: unsupported index URL scheme in {shown!r}")
     if parts.scheme != "file" and not parts.hostname:
-        raise InputError(f"{source}: index URL {redact_url(url)!r} has no host")
+        raise InputError(f"{source}: index URL {shown!r} has no host")
     username: str | None = None
     password: str | None = None
     cred_source: str | None = None
@@ -645,12 +847,27 @@ def _make_entry(
             cred_source = creds.netrc_path.as_posix()
     return IndexUrl(
         url=clean,
-        source=source,
+        source=f"{source}; {raw.note}" if raw.note else source,
         name=name,
         username=username,
         password=password,
         credentials_source=cred_source,
+        hidden=raw.hidden,
+        unresolved=raw.unresolved,
     )
+
+
+def _require_resolved(used: Iterable[IndexUrl]) -> None:
+    """Refuse a location that will be asked while a variable in its host or path is not set.
+
+    Only then: pip would send the reference as written and fail with a confusing error, but a
+    file's index that the environment overrides (shadowed) is never asked, so it may keep
+    variables only some machines set. An unset variable in the userinfo is left to the index
+    to refuse, as pip leaves it; the entry's source names the variable for that message.
+    """
+    for entry in used:
+        if entry.unresolved is not None:
+            raise InputError(entry.unresolved)
 
 
 # --- pip's built-in default ------------------------------------------------------------------
@@ -798,12 +1015,12 @@ def resolve_index_config(
         ),
         _uv_env_layer(env, Path.cwd()),
         _pip_env_layer(env, Path.cwd()),
-        _files_layer(requirement_files, project),
+        _files_layer(requirement_files, project, env),
     ]
     project_layer = _project_uv_layer(project, pyproject, env)
     if project_layer is not None:
         layers.append(project_layer)
-    layers.append(_files_layer(pyproject_files, project))
+    layers.append(_files_layer(pyproject_files, project, env))
     layers += _user_uv_layers(env)
     layers += _pip_file_layers(env)
 
@@ -818,18 +1035,18 @@ def resolve_index_config(
     uv_extras = False
     for layer in layers:
         if layer.index is not None:
-            entry = _make_entry(*layer.index, layer.base_dir, creds)
+            entry = _make_entry(layer.index, layer.base_dir, creds)
             if primary is None:
                 primary = entry
             elif entry.url != primary.url:
                 shadowed.append(entry)
         for raw in layer.shadowed:
-            shadowed.append(_make_entry(*raw, layer.base_dir, creds))
+            shadowed.append(_make_entry(raw, layer.base_dir, creds))
         for raw in layer.extra:
-            extras.append(_make_entry(*raw, layer.base_dir, creds))
+            extras.append(_make_entry(raw, layer.base_dir, creds))
             uv_extras = uv_extras or not layer.pip_style
         for raw in layer.find_links:
-            links.append(_make_entry(*raw, layer.base_dir, creds))
+            links.append(_make_entry(raw, layer.base_dir, creds))
         if off is None and layer.no_index is not None:
             off = layer.no_index
         if strategy is None and layer.strategy is not None:
@@ -851,7 +1068,7 @@ def resolve_index_config(
         extras = []
     elif primary is None:
         url, how = builtin_default_index(env)
-        primary = _make_entry(url, how, None, None, creds)
+        primary = _make_entry(_Raw(url, how), None, creds)
 
     seen: set[str] = {primary.url} if primary is not None else set()
     unique_extras: list[IndexUrl] = []
@@ -865,6 +1082,7 @@ def resolve_index_config(
         if entry.url not in seen_links:
             seen_links.add(entry.url)
             unique_links.append(entry)
+    _require_resolved([*([primary] if primary else []), *unique_extras, *unique_links])
     return IndexConfig(
         index=primary,
         extra=tuple(unique_extras),

@@ -10,7 +10,9 @@ as a custom package category (group ``group:NAME``), except its own settings tab
 (``sys_platform = "== 'win32'"``) are folded into the marker.
 
 ``[[source]]`` URLs become the file's indexes: pipenv treats the first as the primary index and
-the others as extra indexes.
+the others as extra indexes. They are recorded as written: pipenv expands environment variables
+in them (``$NAME``, ``${NAME}``), and :mod:`greenbump.indexconfig` does the same with pipenv's
+rules when it builds the index configuration, so the text stays the user's.
 """
 
 from __future__ import annotations

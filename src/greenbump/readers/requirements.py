@@ -18,6 +18,10 @@ reproduces pip's line handling around it while remembering where every character
   ``optparse`` parser (long options may be abbreviated; unknown options are errors);
 * ``${VAR}`` references are kept verbatim; for validation each is read as a same-length
   stand-in version (``0.0.00``), and a specifier that contains one has no editable span.
+  ``--index-url`` / ``--extra-index-url`` values are recorded as written too: pip expands
+  ``${VAR}`` in them before use, and so does :mod:`greenbump.indexconfig` when it builds the
+  index configuration (with pip's rules and the caller's environment), so credentials kept
+  in variables are used without ever reaching the file greenbump writes back.
 
 Lines pip would resolve against the file system (a bare ``./dir``) are read as local paths,
 since a reader sees only text. Requirements whose project name cannot be told from the text
