@@ -9,14 +9,17 @@ wrote below the project and its cache directory.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from greenbump.main import main
-from localindex import LocalIndex
+from greenbump.redact import redact_text, remember_secrets
+from localindex import DEFAULT_CATALOGUE, Fault, LocalIndex
 from upgrade_app import RELEASES, git, make_app
 
 SECRET = "pl4nted-S3cret-value"
@@ -111,3 +114,47 @@ def test_secret_never_leaks(
     cache = Path(os.environ["XDG_CACHE_HOME"])
     assert SECRET.encode() not in _everything_under(cache)
     assert git(root, "status", "--porcelain") == ""
+
+
+def test_a_token_in_an_index_path_is_masked_in_errors(
+    tmp_path: Path,
+    make_index: Callable[..., LocalIndex],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A token that a requirements file's ``${VARIABLE}`` puts into the index URL's path is
+    nowhere redaction could find it by its place in a URL; a refused page, whose URL is part
+    of the message, must still not show it (the run remembers its configuration's secrets)."""
+    token = "tok3nPATHsecret9876xyz"
+    index = make_index(DEFAULT_CATALOGUE)
+    index.add_fault(Fault(path=re.compile(token), status=403))
+    host = index.index_url.split("://", 1)[1].split("/", 1)[0]
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text(
+        f"--index-url http://{host}/${{IDX_TOKEN}}/simple/\nalpha==1.0.0\n"
+    )
+    osv = tmp_path / "osv"
+    osv.mkdir()
+    (osv / "PYSEC-0-1.json").write_text(
+        '{"id": "PYSEC-0-1", "modified": "2024-01-01T00:00:00Z", "affected": '
+        '[{"package": {"ecosystem": "PyPI", "name": "zzz"}, "versions": ["1.0"]}]}'
+    )
+    monkeypatch.setenv("IDX_TOKEN", token)
+    code = main(["check", str(root), "--advisories", str(osv), "-vv"])
+    out, err = capsys.readouterr()
+    assert code == 3, err
+    assert "HTTP 403" in err
+    assert f"http://{host}/****/simple/alpha/" in err  # the page is named, its token masked
+    assert token not in out + err
+
+
+def test_remembered_secrets_are_masked_until_the_next_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = "remembered Secret/77"  # also masked percent-encoded: remembered%20Secret%2F77
+    remember_secrets([secret, ""])
+    assert redact_text(f"a {secret} b {quote(secret, safe='')} c") == "a **** b **** c"
+    assert main([]) == 2  # a new run (here only the help) starts with nothing remembered
+    capsys.readouterr()
+    assert redact_text(f"a {secret} c") == f"a {secret} c"

@@ -22,7 +22,7 @@ from greenbump.errors import (
     GreenbumpError,
     Terminated,
 )
-from greenbump.redact import redact_text
+from greenbump.redact import forget_secrets, redact_text
 from greenbump.runlog import add_verbosity_flags, configure_console, console_level
 
 EPILOG = """exit codes:
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run greenbump with ``argv`` and return the exit code."""
+    forget_secrets()  # a new run: only its own configuration's secrets are remembered
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(words)

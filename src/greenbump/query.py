@@ -27,6 +27,7 @@ from greenbump.inventory import Package
 from greenbump.names import NormalizedName
 from greenbump.pages import ProjectPage
 from greenbump.project import Project
+from greenbump.redact import remember_secrets
 from greenbump.textio import read_text
 
 if TYPE_CHECKING:  # loaded once the index lookups are under way (see fetching_pages)
@@ -230,11 +231,14 @@ def check_vulnerabilities(
 def index_config(
     project: Project, index_url: str | None, extra_index_urls: list[str]
 ) -> IndexConfig:
-    """The user's index configuration for ``project`` (see :mod:`greenbump.indexconfig`)."""
-    return resolve_index_config(
+    """The user's index configuration for ``project`` (see :mod:`greenbump.indexconfig`);
+    its secrets are masked in every message from now on (:func:`remember_secrets`)."""
+    config = resolve_index_config(
         project.root,
         project.files,
         os.environ,
         index_url=index_url,
         extra_index_urls=extra_index_urls,
     )
+    remember_secrets(config.secrets())
+    return config

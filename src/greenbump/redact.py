@@ -142,16 +142,40 @@ def redact_url(url: str) -> str:
     return match.group("scheme") + authority + _redact_query(rest)
 
 
+class _Known:
+    """The secrets this run has met so far (see :func:`remember_secrets`)."""
+
+    secrets: frozenset[str] = frozenset()
+
+
+def remember_secrets(secrets: Iterable[str]) -> None:
+    """Mask ``secrets`` in every later :func:`redact_text` of this run, wherever it is called.
+
+    Some secrets cannot be found by their place in a URL: a token that a file's
+    ``${VARIABLE}`` puts into an index URL's path, or a netrc password. Once the index
+    configuration names them, every message (the error printer, the run log, reports) masks
+    them without each call site having to be handed the list. Safe from any thread: the set
+    is replaced, never changed in place.
+    """
+    _Known.secrets = _Known.secrets | frozenset(secret for secret in secrets if secret)
+
+
+def forget_secrets() -> None:
+    """Start a new run (:func:`greenbump.main.main`) with no remembered secrets."""
+    _Known.secrets = frozenset()
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with the credentials of every URL in it masked, and every known secret too.
 
     ``secrets`` are strings known to be sensitive (passwords, tokens from the environment or
     netrc) that may appear outside a URL, such as in an environment dump or an error from a
-    subprocess; they are replaced as they are and in their percent-encoded form.
+    subprocess; they are replaced as they are and in their percent-encoded form, as are the
+    secrets this run remembers (:func:`remember_secrets`).
     """
     redacted = _url_in_text().sub(lambda m: redact_url(m.group(0)), text)
     variants: set[str] = set()
-    for secret in secrets:
+    for secret in (*secrets, *_Known.secrets):
         if len(secret) < _MIN_SECRET_LEN:
             continue
         variants.add(secret)
