@@ -27,6 +27,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+import greenbump.pages as pages_module
+from greenbump.candidates import Filters, find_candidates
 from greenbump.errors import ExternalError, InputError
 from greenbump.index import ACCEPT, HttpCache, IndexClient, ProjectNotFound, fetch_projects
 from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
@@ -1102,11 +1104,48 @@ def test_a_damaged_digest_is_replaced_by_the_page_itself(
     (entry,) = tmp_path.glob("*.entry")
     header, _, body = entry.read_bytes().partition(b"\n")
     meta = json.loads(header)
-    for damage in ([["not a version", False, None, None, None, None]], [[1, 2]], {"x": 1}):
+    row = ["1.0", False, None, None, "2024-01-03T00:00:00+00:00", None]
+    damages = (
+        [["not a version", False, None, None, None, None]],
+        [[1, 2]],
+        {"x": 1},
+        [["v1.0", *row[1:]]],  # a version, but not as a digest writes it (normal form)
+        [[*row[:4], "2024-01-03T00:00:00Z", None]],  # not isoformat's UTC form
+        [[*row[:4], "yesterday", None]],
+        [[*row[:5], [["cp311"]]]],  # wheel tags are pairs
+        [[*row[:1], "no", *row[2:]]],
+    )
+    for damage in damages:
         meta["digest"] = damage
         entry.write_bytes(json.dumps(meta).encode() + b"\n" + body)
         again, _ = fetch_demo(scripted, tmp_path)
         assert again == first
+
+
+def test_a_digest_makes_only_the_releases_read(
+    scripted: Scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of 1,500 releases answered from its digest: a check's candidates come from the
+    newest few, so only those are made (parsing every version was a quarter of a warm run);
+    the rest are made when read, equal to what the page itself gives."""
+    files = [wheel("big", f"1.{n}") for n in range(1500)]
+    scripted.routes["/simple/big/"] = etag_route(json_page("big", files))
+    first, _ = fetch_demo(scripted, tmp_path, "big")
+    made: list[str] = []
+    make = pages_module._release_of_row
+
+    def counted(row: list[Any], source: Any) -> Release:
+        made.append(row[0])
+        return make(row, source)
+
+    monkeypatch.setattr(pages_module, "_release_of_row", counted)
+    second, client = fetch_demo(scripted, tmp_path, "big")
+    assert client.stats.revalidated == 1 and made == []
+    found = find_candidates(second.releases, Version("1.1497"), [], Filters(python=Version("3.12")))
+    assert found.latest is not None and str(found.latest.version) == "1.1499"
+    assert made == ["1.1499", "1.1498", "1.1497"]
+    assert second.release("1.1498") is second.releases[-2]  # made once, then kept
+    assert second == first and len(made) == 1500  # comparing reads every release
 
 
 def test_files_without_a_cache_or_with_no_store(scripted: Scripted, tmp_path: Path) -> None:

@@ -591,30 +591,32 @@ class IndexClient:
 
     # -- indexes ------------------------------------------------------------------------------
 
-    def _index_releases(self, index: IndexUrl, project: NormalizedName) -> list[Release] | None:
+    def _index_releases(self, index: IndexUrl, project: NormalizedName) -> Sequence[Release] | None:
         """One index's releases of ``project``; ``None`` when the index does not know it."""
         if urlsplit(index.url).scheme == "file":
             files = self._local_index_files(index, project)
             return None if files is None else releases_of_files(project, files)
         url = index.url.rstrip("/") + "/" + project + "/"
         source = _PageFiles(self, url, index, project)
-        parsed: list[Release] = []
+        parsed: list[Sequence[Release]] = []  # what summarize read, when it ran
 
         def summarize(page: _Page) -> list[Any]:
             rows = self._digest_elsewhere(page, index, project)
             if rows is not None:
-                parsed[:] = releases_of_digest(rows, source)
+                parsed.append(releases_of_digest(rows, source))
                 return rows
-            found = self._releases_of_page(page, index, project, source)
-            parsed[:] = sorted(found, key=by_version)  # stored sorted: later sorts are cheap
-            return digest_of(parsed)
+            found = sorted(self._releases_of_page(page, index, project, source), key=by_version)
+            parsed.append(found)  # stored sorted, as every digest is: its releases' order
+            return digest_of(found)
 
         page = self._get(url, index, ACCEPT, summarize)
         if page is None:
             return None
         source.keep(page)
-        if parsed or page.digest is None:
-            return parsed
+        if parsed:
+            return parsed[-1]
+        if page.digest is None:
+            return []
         try:
             return releases_of_digest(page.digest, source)
         except (ValueError, TypeError):  # a damaged cache entry: read the page itself

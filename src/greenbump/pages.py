@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, overload
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -189,7 +189,7 @@ class ProjectPage:
     """
 
     name: NormalizedName
-    releases: tuple[Release, ...]
+    releases: Sequence[Release]  # a tuple, or a digest's releases made as they are read
     sources: tuple[str, ...] = ()
 
     @property
@@ -198,9 +198,10 @@ class ProjectPage:
         return tuple(release.version for release in self.releases)
 
     def release(self, version: Version | str) -> Release | None:
-        """The release of ``version``, or ``None`` when the index has no such version."""
+        """The release of ``version``, or ``None`` when the index has no such version
+        (looked for from the newest down: the releases asked for are recent ones)."""
         wanted = version if isinstance(version, Version) else Version(version)
-        return next((r for r in self.releases if r.version == wanted), None)
+        return next((r for r in reversed(self.releases) if r.version == wanted), None)
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -674,7 +675,7 @@ def releases_of_files(project: NormalizedName, files: Iterable[DistFile]) -> lis
     return [Release.from_files(version, dists) for version, dists in found.items()]
 
 
-def merge_releases(listings: Iterable[Sequence[Release]]) -> tuple[Release, ...]:
+def merge_releases(listings: Iterable[Sequence[Release]]) -> Sequence[Release]:
     """Releases of several locations in priority order, ascending; the first listing wins.
 
     Mirrors and local folders often drop upload times and ``requires-python``; when the chosen
@@ -683,8 +684,11 @@ def merge_releases(listings: Iterable[Sequence[Release]]) -> tuple[Release, ...]
     without saying it needs Python 3.11 must not make it a candidate for 3.10).
     """
     listings = list(listings)
-    if len(listings) == 1:  # the usual case: nothing to merge (and digests come sorted)
-        return tuple(sorted(listings[0], key=by_version))
+    if len(listings) == 1:  # the usual case: nothing to merge
+        only = listings[0]
+        if isinstance(only, DigestReleases):
+            return only  # sorted already, and left to make its releases as they are read
+        return tuple(sorted(only, key=by_version))
     chosen: dict[Version, Release] = {}
     times: dict[Version, dt.datetime] = {}
     pythons: dict[Version, SpecifierSet] = {}
@@ -710,13 +714,6 @@ def merge_releases(listings: Iterable[Sequence[Release]]) -> tuple[Release, ...]
 by_version = operator.attrgetter("version")
 
 
-def releases_from_files(
-    project: NormalizedName, groups: Iterable[list[DistFile]]
-) -> tuple[Release, ...]:
-    """Releases from file lists in priority order (see :func:`merge_releases`)."""
-    return merge_releases(releases_of_files(project, group) for group in groups)
-
-
 # --- digests: a page's releases, stored beside it in the cache ------------------------------
 
 DIGEST_VERSION = 1  # bump when what a digest holds, or how it is computed, changes
@@ -737,27 +734,103 @@ def digest_of(releases: Iterable[Release]) -> list[list[Any]]:
     ]
 
 
-def releases_of_digest(rows: object, source: FileSource) -> list[Release]:
-    """The releases a digest holds; ``ValueError`` when it is not one (the page is reparsed)."""
-    if not isinstance(rows, list):
+def releases_of_digest(rows: object, source: FileSource) -> DigestReleases:
+    """The releases a digest holds; ``ValueError`` when it is not one (the page is reparsed).
+
+    Every row is checked here, so that making its release later cannot fail: the shape and
+    types :func:`digest_of` writes, a version in the normal form ``str(Version)`` gives, and
+    an upload time as ``isoformat`` writes it in UTC.
+    """
+    if not isinstance(rows, list) or not all(map(_digest_row, rows)):
         raise ValueError("not a digest")
-    releases = []
-    for row in rows:
-        text, yanked, reason, python, uploaded, tags = row
-        if not isinstance(yanked, bool) or not (reason is None or isinstance(reason, str)):
-            raise ValueError("not a digest")
-        releases.append(
-            Release(
-                version=_version(text),
-                yanked=yanked,
-                yanked_reason=reason,
-                requires_python=None if python is None else _requires_python(python),
-                upload_time=None if uploaded is None else dt.datetime.fromisoformat(uploaded),
-                wheel_tags=None if tags is None else frozenset((str(i), str(a)) for i, a in tags),
-                source=source,
-            )
-        )
-    return releases
+    return DigestReleases(rows, source)
+
+
+_NORMAL_VERSION = re.compile(
+    r"(?:\d+!)?\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?"
+    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?"
+)
+_UTC_ISOFORMAT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?\+00:00")
+
+
+def _digest_row(row: object) -> bool:
+    """Whether ``row`` is one :func:`digest_of` writes (see :func:`releases_of_digest`)."""
+    if type(row) is not list or len(row) != 6:
+        return False
+    text, yanked, reason, python, uploaded, tags = row
+    return (
+        type(text) is str
+        and _NORMAL_VERSION.fullmatch(text) is not None
+        and type(yanked) is bool
+        and (reason is None or type(reason) is str)
+        and (python is None or type(python) is str)
+        and (uploaded is None or _utc_isoformat(uploaded))
+        and (tags is None or (type(tags) is list and all(map(_tag_pair, tags))))
+    )
+
+
+def _utc_isoformat(value: object) -> bool:
+    return type(value) is str and _UTC_ISOFORMAT.fullmatch(value) is not None
+
+
+def _tag_pair(pair: object) -> bool:
+    return type(pair) is list and len(pair) == 2 and all(type(part) is str for part in pair)
+
+
+class DigestReleases(Sequence[Release]):
+    """A digest's releases, oldest first, each made when it is first read.
+
+    A check reads every digest of its pages (27,000 rows for a large application) and needs
+    the newest few releases of each: :func:`~greenbump.candidates.find_candidates` searches
+    from the top. Parsing every version and building every release up front was a quarter of
+    a warm check. Rows are checked when the sequence is made (:func:`releases_of_digest`),
+    so making a release later cannot fail; two threads making the same one at once make
+    equal releases, and either may be kept.
+    """
+
+    __slots__ = ("_made", "_rows", "_source")
+
+    def __init__(self, rows: list[list[Any]], source: FileSource) -> None:
+        self._rows = rows
+        self._source = source
+        self._made: list[Release | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same releases, as the tuple a parse gives."""
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))  # as the tuple's, so that equal pages hash alike
+
+    @overload
+    def __getitem__(self, index: int) -> Release: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Release]: ...
+    def __getitem__(self, index: int | slice) -> Release | Sequence[Release]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._rows)))]
+        made = self._made[index]
+        if made is None:
+            made = self._made[index] = _release_of_row(self._rows[index], self._source)
+        return made
+
+
+def _release_of_row(row: list[Any], source: FileSource) -> Release:
+    text, yanked, reason, python, uploaded, tags = row
+    return Release(
+        version=_version(text),
+        yanked=yanked,
+        yanked_reason=reason,
+        requires_python=None if python is None else _requires_python(python),
+        upload_time=None if uploaded is None else dt.datetime.fromisoformat(uploaded),
+        wheel_tags=None if tags is None else frozenset((i, a) for i, a in tags),
+        source=source,
+    )
 
 
 def json_problem(exc: Exception) -> str:
