@@ -95,3 +95,16 @@ def make_index() -> Iterator[Callable[..., LocalIndex]]:
     errors = [error for index in started for error in index.errors]
     if errors:
         pytest.fail(f"the local index raised: {errors}")
+
+
+@pytest.fixture
+def osv(tmp_path: Path) -> Path:
+    """An offline advisory database that knows nothing about the checked packages: a check
+    that must not depend on advisories still needs a source it can read."""
+    folder = tmp_path / "osv"
+    folder.mkdir()
+    (folder / "PYSEC-0-1.json").write_text(
+        '{"id": "PYSEC-0-1", "modified": "2024-01-01T00:00:00Z", "affected": '
+        '[{"package": {"ecosystem": "PyPI", "name": "zzz"}, "versions": ["1.0"]}]}'
+    )
+    return folder

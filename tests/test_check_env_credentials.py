@@ -26,18 +26,6 @@ def private_index(make_index: Callable[..., LocalIndex]) -> LocalIndex:
     return make_index(DEFAULT_CATALOGUE, auth=("alice", SECRET))
 
 
-@pytest.fixture
-def osv(tmp_path: Path) -> Path:
-    """An offline advisory database that knows nothing about the checked packages."""
-    folder = tmp_path / "osv"
-    folder.mkdir()
-    (folder / "PYSEC-0-1.json").write_text(
-        '{"id": "PYSEC-0-1", "modified": "2024-01-01T00:00:00Z", "affected": '
-        '[{"package": {"ecosystem": "PyPI", "name": "zzz"}, "versions": ["1.0"]}]}'
-    )
-    return folder
-
-
 def _host(index: LocalIndex) -> str:
     """``127.0.0.1:PORT`` of the running index."""
     return index.index_url.split("://", 1)[1].split("/", 1)[0]

@@ -22,6 +22,7 @@ from greenbump.indexconfig import (
     IndexConfig,
     IndexUrl,
     builtin_default_index,
+    expand_pdm_variables,
     expand_pip_variables,
     expand_pipenv_variables,
     pip_config_files,
@@ -30,6 +31,7 @@ from greenbump.indexconfig import (
 )
 from greenbump.model import DependencyFile, FileKind
 from greenbump.readers.pipfile import parse_pipfile
+from greenbump.readers.pyproject import parse_pyproject
 from greenbump.readers.requirements import parse_requirements
 from greenbump.redact import redact_text
 
@@ -820,3 +822,218 @@ def test_pipenv_expansion_rules(text: str, expanded: str, monkeypatch: pytest.Mo
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert os.path.expandvars(text) == expanded
+
+
+# --- the files' find-links and --no-index ------------------------------------------------------
+
+
+def test_file_find_links_accumulate_with_the_files_precedence(
+    project: Path, env: dict[str, str], home: Path
+) -> None:
+    write(home / ".config" / "pip" / "pip.conf", "[global]\nfind-links = https://conf.invalid/l/\n")
+    text = (
+        '[tool.uv]\nfind-links = ["https://uvproject.invalid/l/"]\n\n'
+        '[[tool.pdm.source]]\nname = "flat"\nurl = "https://pdm.invalid/l/"\ntype = "find_links"\n'
+    )
+    write(project / "pyproject.toml", text)
+    env["PIP_FIND_LINKS"] = "https://pipenv.invalid/l/"
+    files = [
+        requirements("-f https://reqs.invalid/l/\n"),
+        requirements("--find-links=https://dev.invalid/l/\n", "requirements-dev.txt"),
+        parse_pyproject(text, PurePosixPath("pyproject.toml")),
+    ]
+    config = resolve_index_config(
+        project, files, env=env, index_url="https://cli.invalid/simple/", find_links=["/cli"]
+    )
+    assert [(e.url, e.source) for e in config.find_links] == [
+        ("file:///cli", "--find-links"),
+        ("https://pipenv.invalid/l/", "PIP_FIND_LINKS"),
+        ("https://reqs.invalid/l/", "requirements.txt"),
+        ("https://dev.invalid/l/", "requirements-dev.txt"),
+        ("https://uvproject.invalid/l/", "pyproject.toml [tool.uv] find-links"),
+        ("https://pdm.invalid/l/", "pyproject.toml"),
+        ("https://conf.invalid/l/", f"{home}/.config/pip/pip.conf [global] find-links"),
+    ]
+    assert config.index is not None
+    assert config.index.url == "https://cli.invalid/simple/"
+
+
+def test_a_file_no_index_turns_the_indexes_off_as_pip_does(
+    project: Path, env: dict[str, str]
+) -> None:
+    (project / "wheels").mkdir()
+    env["PIP_INDEX_URL"] = "https://ci.invalid/simple/"
+    env["PIP_EXTRA_INDEX_URL"] = "https://ci-extra.invalid/simple/"
+    files = [requirements("alpha==1.0.0\n"), requirements("--no-index\n-f wheels\n", "more.txt")]
+    config = resolve_index_config(project, files, env=env)
+    assert config.no_index
+    assert config.search_order() == ()
+    assert [e.url for e in config.find_links] == [(project / "wheels").resolve().as_uri()]
+    assert "no index (from more.txt --no-index)" in config.describe()
+    assert config.uv_args()[0] == "--no-index"
+    # A higher-priority source that states its choice wins, as for index URLs.
+    env["PIP_NO_INDEX"] = "no"
+    config = resolve_index_config(project, files, env=env)
+    assert config.index is not None
+    assert config.index.url == "https://ci.invalid/simple/"
+    assert config.find_links[0].url == (project / "wheels").resolve().as_uri()
+
+
+def test_relative_find_links_are_joined_to_the_file_folder_as_pip_does(
+    project: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = tmp_path / "elsewhere"
+    for folder in (
+        project / "reqs" / "wheels",
+        project / "shared",
+        project / "reqs" / "vendored" / "pkgs",
+        project / "reqs" / "both",
+        cwd / "both",
+        cwd / "cwd-only",
+    ):
+        folder.mkdir(parents=True)
+    monkeypatch.chdir(cwd)
+    env["VENDOR"] = "vendored"
+    text = (
+        "-f wheels\n"  # beside the file
+        "-f ../shared\n"  # beside the file, one up
+        "-f ./${VENDOR}/pkgs\n"  # expanded first, then joined
+        "-f both\n"  # in both places: the file's folder wins
+        "-f cwd-only\n"  # not beside the file: the current directory, as pip leaves it
+        "-f missing\n"  # nowhere: still the current directory
+        f"-f {tmp_path}/abs\n"
+        "-f https://files.invalid/links/\n"
+    )
+    config = resolve_index_config(
+        project, [requirements(text, "reqs/base.txt")], env=env, index_url="https://i.invalid/"
+    )
+    assert [e.url for e in config.find_links] == [
+        (project / "reqs" / "wheels").resolve().as_uri(),
+        (project / "shared").resolve().as_uri(),
+        (project / "reqs" / "vendored" / "pkgs").resolve().as_uri(),
+        (project / "reqs" / "both").resolve().as_uri(),
+        (cwd / "cwd-only").resolve().as_uri(),
+        (cwd / "missing").resolve().as_uri(),
+        (tmp_path / "abs").resolve().as_uri(),
+        "https://files.invalid/links/",
+    ]
+
+
+def test_file_find_links_expand_and_are_masked_like_index_urls(
+    project: Path, env: dict[str, str]
+) -> None:
+    env.update(FL_USER="alice", FL_TOKEN=TOKEN, FL_PATH=LONG_TOKEN)
+    text = (
+        "--find-links https://${FL_USER}:${FL_TOKEN}@files.invalid/wheels/\n"
+        "-f https://files.invalid/${FL_PATH}/links/\n"
+        "-f https://bob:${FL_UNSET}@unset.invalid/links/\n"
+        "-f https://$FL_USER@dollar.invalid/links/\n"  # not a reference for pip
+    )
+    dep_file = requirements(text)
+    config = resolve_index_config(project, [dep_file], env=env, index_url="https://i.invalid/")
+    first, second, third, fourth = config.find_links
+    assert first.url == "https://files.invalid/wheels/"
+    assert first.auth == ("alice", TOKEN)
+    assert first.display == "https://alice:****@files.invalid/wheels/"
+    assert second.url == f"https://files.invalid/{LONG_TOKEN}/links/"
+    assert second.display == "https://files.invalid/****/links/"
+    assert third.auth == ("bob", "${FL_UNSET}")  # sent as written, as pip sends it
+    assert third.source == "requirements.txt; environment variable FL_UNSET is not set"
+    assert fourth.username == "$FL_USER"
+    assert {TOKEN, LONG_TOKEN} <= set(config.secrets())
+    assert TOKEN not in "\n".join(config.describe()) + repr(config)
+    assert LONG_TOKEN not in "\n".join(config.describe())  # the URL itself holds it
+    command = redact_text(" ".join(config.uv_args()), config.secrets())
+    assert TOKEN not in command
+    assert LONG_TOKEN not in command
+    assert dep_file.find_links[0] == "https://${FL_USER}:${FL_TOKEN}@files.invalid/wheels/"
+    # An unset variable in the host: the location is always searched, so always an error.
+    with pytest.raises(InputError) as caught:
+        resolve_index_config(
+            project, [requirements("--no-index\n-f https://${FL_HOST}/links/\n")], env=env
+        )
+    assert str(caught.value) == (
+        "requirements.txt: index URL 'https://${FL_HOST}/links/': "
+        "environment variable FL_HOST is not set"
+    )
+
+
+# --- pdm's sources -----------------------------------------------------------------------------
+
+PDM_PROJECT = """\
+[project]
+name = "demo"
+
+[[tool.uv.index]]
+url = "https://uv.invalid/${PDM_USER}/simple/"
+
+[[tool.pdm.source]]
+name = "private"
+url = "https://${PDM_USER}:${PDM_PASS}@idx.invalid/simple/"
+
+[[tool.pdm.source]]
+name = "local"
+url = "file:///${PROJECT_ROOT}/wheels"
+type = "find_links"
+
+[[tool.pdm.source]]
+name = "links"
+url = "https://files.invalid/${PDM_CHANNEL}${EMPTY}/links/"
+type = "find_links"
+"""
+
+
+def test_pdm_sources_expand_like_pdm_and_uv_tables_do_not(
+    project: Path, env: dict[str, str]
+) -> None:
+    password = "pa#ss?w@rd"  # pdm percent-quotes userinfo values: the URL stays whole
+    env.update(PDM_USER="alice", PDM_PASS=password, PDM_CHANNEL="stable", EMPTY="")
+    write(project / "pyproject.toml", PDM_PROJECT)
+    dep_file = parse_pyproject(PDM_PROJECT, PurePosixPath("pyproject.toml"))
+    config = resolve_index_config(project, [dep_file], env=env, index_url="https://i.invalid/")
+    assert [(e.url, e.auth) for e in config.extra] == [
+        ("https://uv.invalid/${PDM_USER}/simple/", None),  # uv's table: used as written
+        ("https://idx.invalid/simple/", ("alice", password)),
+    ]
+    assert config.extra[1].display == "https://alice:****@idx.invalid/simple/"
+    assert [e.url for e in config.find_links] == [
+        (project / "wheels").resolve().as_uri(),  # file:///${PROJECT_ROOT} is the project
+        "https://files.invalid/stable/links/",  # an empty variable expands to nothing
+    ]
+    assert password in config.secrets()
+    assert password not in "\n".join(config.describe()) + repr(config)
+    assert dep_file.extra_index_urls[-1] == "https://${PDM_USER}:${PDM_PASS}@idx.invalid/simple/"
+
+
+def test_an_unset_pdm_variable_is_kept_and_named(project: Path, env: dict[str, str]) -> None:
+    env.update(PDM_USER="alice", PDM_CHANNEL="stable", EMPTY="")
+    dep_file = parse_pyproject(PDM_PROJECT, PurePosixPath("pyproject.toml"))
+    config = resolve_index_config(
+        project, [dep_file], env=env, index_url="https://i.invalid/", pyproject={}
+    )
+    private = config.extra[-1]
+    assert private.auth == ("alice", "${PDM_PASS}")
+    assert private.source == "pyproject.toml; environment variable PDM_PASS is not set"
+    env.pop("PDM_CHANNEL")
+    with pytest.raises(InputError, match="environment variable PDM_CHANNEL is not set"):
+        resolve_index_config(
+            project, [dep_file], env=env, index_url="https://i.invalid/", pyproject={}
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("${A_1}", "one"),
+        ("${a_1}", "low"),  # any name
+        ("${A-1}", "dash"),
+        ("$A_1", "$A_1"),  # braces only
+        ("${EMPTY}x", "x"),  # an empty value expands to nothing
+        ("${NOPE}", "${NOPE}"),
+        ("${A_1}${A_1}", "oneone"),
+        ("https://${A_1}:${SPACE}@h.invalid/${SPACE}/", "https://one:a%20b/c@h.invalid/a b/c/"),
+    ],
+)
+def test_pdm_expansion_rules(text: str, expanded: str) -> None:
+    env = {"A_1": "one", "a_1": "low", "A-1": "dash", "EMPTY": "", "SPACE": "a b/c"}
+    assert expand_pdm_variables(text, env).url == expanded

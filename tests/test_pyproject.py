@@ -401,6 +401,40 @@ url = "https://index.example/extra/simple"
     assert parsed.extra_index_urls == ("https://index.example/extra/simple",)
 
 
+def test_pdm_find_links_sources_are_recorded_and_pdm_urls_marked() -> None:
+    text = """\
+[project]
+name = "demo"
+
+[[tool.uv.index]]
+url = "https://uv.invalid/${NOT_EXPANDED}/simple/"
+
+[[tool.pdm.source]]
+name = "local"
+url = "file:///${PROJECT_ROOT}/wheels"
+type = "find_links"
+
+[[tool.pdm.source]]
+name = "private"
+url = "https://${PDM_USER}:${PDM_TOKEN}@idx.invalid/simple/"
+
+[[tool.pdm.source]]
+name = "other-kind"
+url = "https://ignored.invalid/"
+type = "something-else"
+"""
+    parsed = assert_lossless(text, parse_pyproject)
+    assert parsed.find_links == ("file:///${PROJECT_ROOT}/wheels",)
+    assert parsed.extra_index_urls == (
+        "https://uv.invalid/${NOT_EXPANDED}/simple/",
+        "https://${PDM_USER}:${PDM_TOKEN}@idx.invalid/simple/",
+    )
+    assert parsed.pdm_urls == (
+        "file:///${PROJECT_ROOT}/wheels",
+        "https://${PDM_USER}:${PDM_TOKEN}@idx.invalid/simple/",
+    )
+
+
 def test_dotted_keys_inline_tables_and_out_of_order_tables() -> None:
     text = """\
 project.name = "demo"

@@ -40,6 +40,7 @@ def test_secret_never_leaks(
     wheelhouse: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    osv: Path,
     via: str,
 ) -> None:
     index = make_index(RELEASES, auth=("alice", SECRET))
@@ -53,12 +54,6 @@ def test_secret_never_leaks(
         monkeypatch.setenv("NETRC", str(netrc))
         url = index.index_url
     root = make_app(tmp_path / "app", (1, 2))
-    osv = tmp_path / "osv"
-    osv.mkdir()
-    (osv / "PYSEC-0-1.json").write_text(
-        '{"id": "PYSEC-0-1", "modified": "2024-01-01T00:00:00Z", "affected": '
-        '[{"package": {"ecosystem": "PyPI", "name": "zzz"}, "versions": ["1.0"]}]}'
-    )
     reports = [tmp_path / "report.json", tmp_path / "report.md"]
     outputs = []
     assert main(["check", str(root), "--index-url", url, "--advisories", str(osv)]) == 0
@@ -121,6 +116,7 @@ def test_a_token_in_an_index_path_is_masked_in_errors(
     make_index: Callable[..., LocalIndex],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    osv: Path,
 ) -> None:
     """A token that a requirements file's ``${VARIABLE}`` puts into the index URL's path is
     nowhere redaction could find it by its place in a URL; a refused page, whose URL is part
@@ -133,12 +129,6 @@ def test_a_token_in_an_index_path_is_masked_in_errors(
     root.mkdir()
     (root / "requirements.txt").write_text(
         f"--index-url http://{host}/${{IDX_TOKEN}}/simple/\nalpha==1.0.0\n"
-    )
-    osv = tmp_path / "osv"
-    osv.mkdir()
-    (osv / "PYSEC-0-1.json").write_text(
-        '{"id": "PYSEC-0-1", "modified": "2024-01-01T00:00:00Z", "affected": '
-        '[{"package": {"ecosystem": "PyPI", "name": "zzz"}, "versions": ["1.0"]}]}'
     )
     monkeypatch.setenv("IDX_TOKEN", token)
     code = main(["check", str(root), "--advisories", str(osv), "-vv"])

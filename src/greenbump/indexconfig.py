@@ -14,14 +14,19 @@ Precedence, highest first (see :func:`resolve_index_config`):
    ``UV_EXTRA_INDEX_URL``, ``UV_FIND_LINKS``, ``UV_NO_INDEX``, ``UV_INDEX_STRATEGY``;
 3. pip's environment: ``PIP_INDEX_URL``, ``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS``,
    ``PIP_NO_INDEX``, ``PIP_CERT``;
-4. ``--index-url`` / ``--extra-index-url`` lines of the project's requirement files (parsed
-   by the readers and passed in);
+4. ``--index-url`` / ``--extra-index-url`` / ``-f``/``--find-links`` / ``--no-index`` lines
+   of the project's requirement files and Pipfile sources (parsed by the readers and passed
+   in); one ``--no-index`` line turns the indexes off, as pip does for the whole install. A
+   relative find-links path is taken as pip takes it: joined to the requirements file's
+   folder when that path exists there, otherwise relative to the current directory;
 5. the project's uv configuration: ``uv.toml`` in the project directory when it exists
    (uv then ignores ``[tool.uv]``, and so do we), otherwise ``[tool.uv]`` of
    ``pyproject.toml``: ``[[index]]`` tables (``default = true`` is the primary index,
    ``explicit = true`` ones are left out, ``format = "flat"`` ones are find-links),
    ``index-url``, ``extra-index-url``, ``find-links``, ``no-index``, ``index-strategy`` and the
-   same keys under ``[pip]``;
+   same keys under ``[pip]``; then the other index tables of ``pyproject.toml`` as its reader
+   records them (Poetry sources, ``[[tool.pdm.source]]``, whose ``type = "find_links"``
+   entries are find-links);
 6. ``UV_CONFIG_FILE`` when set, else the user's ``$XDG_CONFIG_HOME/uv/uv.toml`` (default
    ``~/.config/uv/uv.toml``) then the system's (``$XDG_CONFIG_DIRS/uv/uv.toml``,
    ``/etc/uv/uv.toml``); ``UV_NO_CONFIG`` skips all ``uv.toml`` files;
@@ -58,17 +63,26 @@ the tool that owns the file, because that is what the user's installer requests;
 keep the references verbatim, since greenbump writes those files back. Requirement files
 (hand-written and compiled) follow pip: only ``${NAME}`` with ``NAME`` of upper-case ASCII
 letters, digits and ``_``; a variable that is not set or is empty leaves the reference as
-written. ``Pipfile`` and ``Pipfile.lock`` sources follow pipenv (``os.path.expandvars``):
+written; find-links values expand exactly like index URLs, before pip's relative-path rule is
+applied. ``Pipfile`` and ``Pipfile.lock`` sources follow pipenv (``os.path.expandvars``):
 ``$NAME`` and ``${NAME}``, any case; an unset variable stays as written, an empty one expands
-to nothing. Other files' URLs (``pyproject.toml``) are used as written. After expansion a URL
-is checked like any other; messages about it quote the URL as written, never the expanded
-one. A reference left in the userinfo is sent as written, as pip does, and the entry's source
-says which variable is not set ("requirements.txt; environment variable IDX_TOKEN is not
-set"), so the index's refusal names it; one left in the host or path makes the URL an input
-error once the location would actually be asked (not while the environment overrides it).
-Expanded values in the password, a username that is the only credential or looks like a
-token, and token-like values anywhere in the URL are secrets (:meth:`IndexConfig.secrets`,
-:attr:`IndexUrl.display`).
+to nothing. ``[[tool.pdm.source]]`` URLs (indexes and find-links) follow pdm: ``${NAME}`` only,
+any name; an unset variable stays as written, an empty one expands to nothing; values in the
+userinfo are percent-quoted; ``file:///${PROJECT_ROOT}`` is the folder of the
+``pyproject.toml``, put in before variables are expanded. A ``pyproject.toml`` can hold uv's,
+Poetry's and pdm's tables at once and only pdm expands, so the reader lists which URLs are
+pdm's (``DependencyFile.pdm_urls``, the URLs as written) rather than this module guessing from
+the file kind: a per-URL mark keeps the URL fields plain strings for every other user of them
+(the same text in both a uv and a pdm table is expanded for both: a reference uv would send
+verbatim could only fail there anyway). Every other URL of a ``pyproject.toml`` is used as
+written. After expansion a URL is checked like any other; messages about it quote the URL as
+written, never the expanded one. A reference left in the userinfo is sent as written, as pip
+does, and the entry's source says which variable is not set ("requirements.txt; environment
+variable IDX_TOKEN is not set"), so the index's refusal names it; one left in the host or path
+makes the URL an input error once the location would actually be asked (not while the
+environment overrides it). Expanded values in the password, a username that is the only
+credential or looks like a token, and token-like values anywhere in the URL are secrets
+(:meth:`IndexConfig.secrets`, :attr:`IndexUrl.display`).
 """
 
 from __future__ import annotations
@@ -194,6 +208,7 @@ class IndexConfig:
     strategy_source: str = "uv's default"
     shadowed: tuple[IndexUrl, ...] = ()
     cert: str | None = None
+    no_index_source: str = "--no-index"  # the setting that turned indexes off (index None)
 
     @property
     def no_index(self) -> bool:
@@ -223,7 +238,7 @@ class IndexConfig:
         for entry in self.extra:
             lines.append(f"extra index {entry.display} (from {entry.source})")
         if self.index is None:
-            lines.append("no index (--no-index)")
+            lines.append(f"no index (from {self.no_index_source})")
         else:
             lines.append(f"index {self.index.display} (from {self.index.source})")
         for entry in self.find_links:
@@ -299,6 +314,7 @@ class _Raw(NamedTuple):
     hidden: tuple[str, ...] = ()
     note: str | None = None
     unresolved: str | None = None  # the input error if this location is used
+    base_dir: Path | None = None  # where a relative path starts, when not at the layer's
 
 
 @dataclass
@@ -407,6 +423,10 @@ def _pip_env_layer(env: Mapping[str, str], cwd: Path) -> _Layer:
 _PIP_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 # os.path.expandvars' rule, which pipenv applies to [[source]] URLs: $name or ${name}.
 _SHELL_REFERENCE = re.compile(r"\$(?:(\w+)|\{([^}]*)\})", re.ASCII)
+# pdm's rule for [[tool.pdm.source]] URLs: ${name}, any name up to the first "}".
+_PDM_REFERENCE = re.compile(r"\$\{(.+?)\}")
+# pdm's spelling of a path in the project, replaced before any variable is expanded.
+_PDM_PROJECT_ROOT = "file:///${PROJECT_ROOT}"
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
 
 
@@ -444,13 +464,30 @@ def expand_pipenv_variables(text: str, env: Mapping[str, str]) -> Expansion:
     return _expand(text, _SHELL_REFERENCE, env.get)
 
 
+def expand_pdm_variables(text: str, env: Mapping[str, str]) -> Expansion:
+    """``text`` with pdm's expansion of ``[[tool.pdm.source]]`` URLs (``pdm.utils``).
+
+    ``${NAME}`` only, with any name; a variable that is not set leaves its reference as
+    written, one set to the empty string expands to it. Values in the userinfo are
+    percent-quoted, as pdm quotes them (``/`` kept), so a password may hold ``@`` or ``:``.
+    pdm's ``file:///${PROJECT_ROOT}`` is not a variable: :func:`_file_location` puts the
+    project's folder there first.
+    """
+    return _expand(text, _PDM_REFERENCE, env.get, quote_userinfo=True)
+
+
 def _expand(
-    text: str, pattern: re.Pattern[str], value_of: Callable[[str], str | None]
+    text: str,
+    pattern: re.Pattern[str],
+    value_of: Callable[[str], str | None],
+    *,
+    quote_userinfo: bool = False,
 ) -> Expansion:
     """One pass over ``text``: an expanded value is not scanned for references again.
 
     Where each reference sits is judged on the text as written: a value with a ``/`` or
     ``@`` in it can move the parts of the expanded URL, but not what the user meant.
+    A secret is kept both as set and as inserted (quoted), since either may be shown.
     """
     where = _userinfo_parts(text)
     secrets: list[str] = []
@@ -458,7 +495,7 @@ def _expand(
     unresolved: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2) or ""
+        name = next((group for group in match.groups() if group), "")
         value = value_of(name) if name else None
         part = where(match.start())
         if value is None:
@@ -467,9 +504,10 @@ def _expand(
                 if part == "location":
                     unresolved.append(name)
             return match.group(0)
+        inserted = quote(value, safe="/") if quote_userinfo and part != "location" else value
         if part == "password" or looks_like_token(value) or part == "lone user":
-            secrets.append(value)
-        return value
+            secrets.extend((value, inserted))
+        return inserted
 
     url = pattern.sub(replace, text)
     return Expansion(
@@ -519,23 +557,46 @@ def _unset_note(names: Sequence[str], env: Mapping[str, str]) -> str | None:
     return "; ".join(notes)
 
 
+_Expander = Callable[[str, Mapping[str, str]], Expansion]
+
 # File kinds whose URLs their own tool expands, and with which rule (a Pipfile.lock records
-# the Pipfile's sources as written, and pipenv expands them from there too).
-_EXPANDERS: dict[FileKind, Callable[[str, Mapping[str, str]], Expansion]] = {
+# the Pipfile's sources as written, and pipenv expands them from there too). A pyproject.toml
+# holds several tools' tables and only pdm expands: its rule applies to the URLs the reader
+# marked as pdm's (``DependencyFile.pdm_urls``), uv's and Poetry's are used as written.
+_EXPANDERS: dict[FileKind, _Expander] = {
     FileKind.REQUIREMENTS: expand_pip_variables,
     FileKind.PIP_COMPILE: expand_pip_variables,
     FileKind.PIPFILE: expand_pipenv_variables,
     FileKind.PIPFILE_LOCK: expand_pipenv_variables,
+    FileKind.PYPROJECT: expand_pdm_variables,
 }
+# Files pip reads, whose relative find-links paths follow pip's rule (:func:`_pip_base`).
+_PIP_FILES = frozenset({FileKind.REQUIREMENTS, FileKind.PIP_COMPILE})
 
 
-def _file_location(written: str, dep_file: DependencyFile, env: Mapping[str, str]) -> _Raw:
-    """One of ``dep_file``'s URLs as its installer would use it; the file keeps its text."""
+def _expander(written: str, dep_file: DependencyFile) -> _Expander | None:
+    """The rule of the tool that reads ``written`` in ``dep_file``; ``None``: used as written."""
+    if dep_file.kind is FileKind.PYPROJECT and written not in dep_file.pdm_urls:
+        return None
+    return _EXPANDERS.get(dep_file.kind)
+
+
+def _file_location(
+    written: str, dep_file: DependencyFile, env: Mapping[str, str], folder: Path
+) -> _Raw:
+    """One of ``dep_file``'s URLs as its installer would use it; the file keeps its text.
+
+    ``folder`` is the file's own folder: pdm's ``file:///${PROJECT_ROOT}`` names it (pdm
+    replaces that before expanding variables, so a ``PROJECT_ROOT`` variable cannot).
+    """
     source = dep_file.path.as_posix()
-    expand = _EXPANDERS.get(dep_file.kind)
+    expand = _expander(written, dep_file)
     if expand is None:
         return _Raw(written, source)
-    expansion = expand(written, env)
+    text = written
+    if dep_file.kind is FileKind.PYPROJECT:
+        text = written.replace(_PDM_PROJECT_ROOT, folder.resolve().as_uri())
+    expansion = expand(text, env)
     if expansion.url == written and not expansion.unset:
         return _Raw(written, source)
     unresolved = None
@@ -552,13 +613,41 @@ def _file_location(written: str, dep_file: DependencyFile, env: Mapping[str, str
     )
 
 
+def _find_links_location(
+    written: str, dep_file: DependencyFile, env: Mapping[str, str], folder: Path
+) -> _Raw:
+    """A find-links value of ``dep_file``, expanded, with the folder a relative path is in."""
+    location = _file_location(written, dep_file, env, folder)
+    if dep_file.kind not in _PIP_FILES:
+        return location  # pdm's: the project's folder, the layer's base
+    return location._replace(base_dir=_pip_base(location.url, folder))
+
+
+def _pip_base(value: str, folder: Path) -> Path:
+    """Where pip takes a requirements file's relative find-links path from.
+
+    pip (``req_file.handle_option_line``, after expanding the line's variables) joins the
+    value to the file's folder and keeps that when the joined path exists; otherwise the
+    value stays as written, so relative to the current directory. URLs and absolute paths
+    are unaffected either way.
+    """
+    # os.path.exists, as pip calls it: False, not an error, for a URL too long to be a path.
+    return folder if os.path.exists(folder / value) else Path.cwd()  # noqa: PTH110
+
+
 def _files_layer(
     files: Iterable[DependencyFile], project_dir: Path, env: Mapping[str, str]
 ) -> _Layer:
+    """What the project's files say: their indexes, find-links and ``--no-index`` lines.
+
+    Find-links accumulate in file order. One ``--no-index`` turns the indexes off, as pip
+    does for the whole install once any file it reads says so.
+    """
     layer = _Layer("requirement files", base_dir=project_dir, pip_style=True)
     for dep_file in files:
+        folder = project_dir / dep_file.path.parent
         for url in dep_file.index_urls:
-            location = _file_location(url, dep_file, env)
+            location = _file_location(url, dep_file, env, folder)
             # The first file (in the caller's order) that names a primary index wins; later
             # ones are reported as shadowed, not promoted to extra indexes, because an extra
             # index would be searched before the primary and change where packages come from.
@@ -566,7 +655,14 @@ def _files_layer(
                 layer.index = location
             else:
                 layer.shadowed.append(location)
-        layer.extra += [_file_location(url, dep_file, env) for url in dep_file.extra_index_urls]
+        layer.extra += [
+            _file_location(url, dep_file, env, folder) for url in dep_file.extra_index_urls
+        ]
+        layer.find_links += [
+            _find_links_location(url, dep_file, env, folder) for url in dep_file.find_links
+        ]
+        if dep_file.no_index and layer.no_index is None:
+            layer.no_index = (True, f"{dep_file.path.as_posix()} --no-index")
     return layer
 
 
@@ -809,7 +905,7 @@ def _normalize_location(raw: str, base_dir: Path | None) -> str:
 def _make_entry(raw: _Raw, base_dir: Path | None, creds: _Credentials) -> IndexUrl:
     """Check ``raw`` like any URL (after expansion) and split off its credentials."""
     source, name = raw.source, raw.name
-    url = _normalize_location(raw.url, base_dir)
+    url = _normalize_location(raw.url, raw.base_dir or base_dir)
     shown = redact_url(raw.written if raw.written is not None else url)
     try:
         parts = urlsplit(url)
@@ -989,11 +1085,12 @@ def resolve_index_config(
     """Gather the index configuration for ``project_dir`` (precedence in the module docstring).
 
     ``files_index_urls`` are the project's parsed dependency files: the ``index_urls`` /
-    ``extra_index_urls`` of requirement-style files (requirements, compiled files, Pipfile
-    sources) rank below the environment; those of ``pyproject`` files rank with the project's
-    uv configuration. ``pyproject`` is the parsed ``pyproject.toml`` when the caller has it
-    (else it is read). ``env`` is consulted for every variable and for ``HOME`` /
-    ``XDG_CONFIG_HOME`` / ``VIRTUAL_ENV``, so tests and callers control it completely.
+    ``extra_index_urls`` / ``find_links`` / ``no_index`` of requirement-style files
+    (requirements, compiled files, Pipfile sources) rank below the environment; those of
+    ``pyproject`` files rank with the project's uv configuration. ``pyproject`` is the parsed
+    ``pyproject.toml`` when the caller has it (else it is read). ``env`` is consulted for
+    every variable and for ``HOME`` / ``XDG_CONFIG_HOME`` / ``VIRTUAL_ENV``, so tests and
+    callers control it completely.
 
     Raises :class:`InputError` for an unreadable configuration file or a bad value, and
     :class:`ExternalError` when nothing names an index and neither pip nor uv can say what
@@ -1091,4 +1188,5 @@ def resolve_index_config(
         strategy_source=strategy[1] if strategy else "uv's default",
         shadowed=tuple(shadowed),
         cert=cert[0] if cert else None,
+        no_index_source=off[1] if off is not None and off[0] else "--no-index",
     )

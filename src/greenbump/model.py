@@ -129,3 +129,10 @@ class DependencyFile:
     index_urls: tuple[str, ...] = ()  # primary index first, when the file names one
     extra_index_urls: tuple[str, ...] = ()
     options: tuple[str, ...] = field(default=())  # e.g. pip-compile header flags
+    # Flat locations searched beside the indexes: pip's -f / --find-links lines, pdm's
+    # find_links sources. As written, like the index URLs (indexconfig expands and places them).
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False  # a --no-index line: pip then asks no index, only find-links
+    # Which of this file's URLs (as written) come from [[tool.pdm.source]]: a pyproject.toml
+    # holds several tools' tables, and pdm expands ${NAME} in its URLs where uv does not.
+    pdm_urls: tuple[str, ...] = ()

@@ -14,6 +14,12 @@ Poetry ``git``/``path``/``url``, uv sources pointing at git, a path, a URL or th
 ``url`` set and no span: their version is not ours to change, and looking their name up on an
 index could even pick an unrelated package of the same name.
 
+Index URLs (Poetry sources, uv indexes, ``[[tool.pdm.source]]``) and pdm's ``find_links``
+sources are recorded as written. The URLs of pdm's tables are also listed in
+``DependencyFile.pdm_urls``: pdm expands ``${NAME}`` and ``file:///${PROJECT_ROOT}`` in them
+and uv does not, and :mod:`greenbump.indexconfig` must know which tool reads a URL to use it
+as that tool would.
+
 Every string is validated (:class:`packaging.requirements.Requirement`, Poetry's constraint
 grammar), so an invalid file fails here with its path and line instead of later with a
 traceback.
@@ -61,6 +67,8 @@ def parse_pyproject(text: str, path: PurePosixPath) -> DependencyFile:
         declarations=reader.sorted_declarations(),
         index_urls=tuple(reader.index_urls),
         extra_index_urls=tuple(reader.extra_index_urls),
+        find_links=tuple(reader.find_links),
+        pdm_urls=tuple(reader.pdm_urls),
     )
 
 
@@ -278,6 +286,8 @@ class _PyprojectReader:
         self.declarations: list[Declaration] = []
         self.index_urls: list[str] = []
         self.extra_index_urls: list[str] = []
+        self.find_links: list[str] = []
+        self.pdm_urls: list[str] = []  # kept apart: pdm expands variables in them, uv does not
 
     def sorted_declarations(self) -> tuple[Declaration, ...]:
         return tuple(sorted(self.declarations, key=lambda decl: (decl.line, decl.column)))
@@ -591,12 +601,16 @@ class _PyprojectReader:
             url = source.get("url")
             if not isinstance(url, str):
                 raise self.doc.error("[[tool.pdm.source]] needs a url string", source)
-            if source.get("type", "index") != "index":
-                continue  # find-links sources are not indexes
-            if source.get("name") == "pypi":  # PDM's way to replace the default index
+            kind = source.get("type", "index")
+            if kind == "find_links":  # a flat page or folder of files, like pip's --find-links
+                self.find_links.append(str(url))
+            elif kind != "index":
+                continue
+            elif source.get("name") == "pypi":  # PDM's way to replace the default index
                 self.index_urls.insert(0, str(url))
             else:
                 self.extra_index_urls.append(str(url))
+            self.pdm_urls.append(str(url))
 
     def _pdm_editable(self, entry: str, group: str) -> Declaration:
         """PDM's ``-e <path or url>#egg=name`` (or ``-e name @ url``) dev dependency."""

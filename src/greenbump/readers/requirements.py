@@ -18,10 +18,14 @@ reproduces pip's line handling around it while remembering where every character
   ``optparse`` parser (long options may be abbreviated; unknown options are errors);
 * ``${VAR}`` references are kept verbatim; for validation each is read as a same-length
   stand-in version (``0.0.00``), and a specifier that contains one has no editable span.
-  ``--index-url`` / ``--extra-index-url`` values are recorded as written too: pip expands
-  ``${VAR}`` in them before use, and so does :mod:`greenbump.indexconfig` when it builds the
-  index configuration (with pip's rules and the caller's environment), so credentials kept
-  in variables are used without ever reaching the file greenbump writes back.
+  ``--index-url`` / ``--extra-index-url`` / ``--find-links`` values are recorded as written
+  too (and a ``--no-index`` line as a flag): pip expands ``${VAR}`` in them before use, and
+  so does :mod:`greenbump.indexconfig` when it builds the index configuration (with pip's
+  rules and the caller's environment), so credentials kept in variables are used without
+  ever reaching the file greenbump writes back. A relative find-links path is kept relative
+  too: pip takes it from the file's folder only when it exists there, which a reader of text
+  cannot tell, so indexconfig decides. Every ``-f`` value of a line is recorded, though pip
+  uses only a line's first: a location too many costs a look, one too few a missed release.
 
 Lines pip would resolve against the file system (a bare ``./dir``) are read as local paths,
 since a reader sees only text. Requirements whose project name cannot be told from the text
@@ -570,6 +574,8 @@ class _Reader:
         self.includes: list[Include] = []
         self.index_urls: list[str] = []
         self.extra_index_urls: list[str] = []
+        self.find_links: list[str] = []
+        self.no_index = False
         self.lines = _Lines(text)
 
     def run(self) -> _Result:
@@ -590,6 +596,8 @@ class _Reader:
             index_urls=tuple(reversed(self.index_urls)),
             extra_index_urls=tuple(self.extra_index_urls),
             options=options,
+            find_links=tuple(self.find_links),
+            no_index=self.no_index,
         )
         return _Result(file, tuple(self.entries))
 
@@ -678,6 +686,10 @@ class _Reader:
                 self.index_urls.append(option.value)
             elif option.dest == "extra_index_url":
                 self.extra_index_urls.append(option.value)
+            elif option.dest == "find_links":
+                self.find_links.append(option.value)
+            elif option.dest == "no_index":
+                self.no_index = True
 
     def _add(
         self, logical: _Logical, decl: Declaration, options: list[_Option], requirement_end: int
