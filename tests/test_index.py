@@ -27,6 +27,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+import greenbump.index as index_module
 import greenbump.pages as pages_module
 from greenbump.candidates import Filters, find_candidates
 from greenbump.errors import ExternalError, InputError
@@ -1131,6 +1132,7 @@ def test_a_digest_makes_only_the_releases_read(
     files = [wheel("big", f"1.{n}") for n in range(1500)]
     scripted.routes["/simple/big/"] = etag_route(json_page("big", files))
     first, _ = fetch_demo(scripted, tmp_path, "big")
+    expected = tuple(first.releases)  # every release made now, before the count starts
     made: list[str] = []
     make = pages_module._release_of_row
 
@@ -1145,7 +1147,83 @@ def test_a_digest_makes_only_the_releases_read(
     assert found.latest is not None and str(found.latest.version) == "1.1499"
     assert made == ["1.1499", "1.1498", "1.1497"]
     assert second.release("1.1498") is second.releases[-2]  # made once, then kept
-    assert second == first and len(made) == 1500  # comparing reads every release
+    assert second.releases == expected and len(made) == 1500  # comparing reads every one
+
+
+def floored_files(count: int) -> list[dict[str, Any]]:
+    """``count`` releases, every fifth needing Python 3.12 and every seventh yanked."""
+    return [
+        wheel(
+            "big",
+            f"1.{n}",
+            yanked="bad" if n % 7 == 3 else False,
+            **{
+                "requires-python": ">=3.12" if n % 5 == 1 else ">=3.8",
+                "upload-time": f"2024-02-{1 + n % 28:02d}T00:00:00.{n:06d}Z",
+            },
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("count", "workers"), [(40, 0), (1500, 2)])
+def test_a_floor_leaves_older_releases_named_until_one_is_read(
+    scripted: Scripted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, workers: int
+) -> None:
+    """Releases below the version a project has now are only named in the digest (in place
+    and in the parse workers); reading one fills every row in from the page, equal to what a
+    digest without a floor gives, in this run and from the cache in the next."""
+    body = json_page("big", floored_files(count))
+    assert (len(body) > LARGE_PAGE) == bool(workers)
+    scripted.routes["/simple/big/"] = etag_route(body)
+    completions: list[str] = []
+    complete = index_module._PageFiles.digest
+
+    def counted(files: Any) -> list[Any]:
+        completions.append("page")
+        return complete(files)
+
+    monkeypatch.setattr(index_module._PageFiles, "digest", counted)
+    config = config_for(scripted.url())
+    with IndexClient(config, tmp_path / "full", parse_workers=workers) as client:
+        full = client.fetch_project("big")
+    current = Version(f"1.{count - 10}")
+    with IndexClient(config, tmp_path / "floored", parse_workers=workers) as client:
+        floored = client.fetch_project("big", floor=current)
+    (entry,) = (tmp_path / "floored").glob("*.entry")
+    rows = json.loads(entry.read_bytes().partition(b"\n")[0])["digest"]
+    assert [len(row) for row in rows] == [1] * (count - 11) + [6] * 11  # one below the floor
+    assert floored.versions == full.versions and completions == []
+    filters = Filters(python=Version("3.11"))
+    found = find_candidates(floored.releases, current, [], filters)
+    assert found == find_candidates(full.releases, current, [], filters)
+    assert [str(r.version) for r in floored.newer(current)][:2] == [
+        f"1.{count - 9}",
+        f"1.{count - 8}",
+    ]
+    assert completions == []  # a check reads nothing below the floor
+    old = floored.release("1.1")
+    assert old is not None and old.requires_python == SpecifierSet(">=3.12")
+    assert completions == ["page"] and floored == full  # filled in once, every row equal
+    again, client = fetch_demo(scripted, tmp_path / "floored", "big")  # from the cache
+    assert client.stats.revalidated == 1
+    assert again.release("1.3").yanked_reason == "bad"  # type: ignore[union-attr]
+    assert again == full and completions == ["page", "page"]
+
+
+def test_pages_to_be_merged_are_digested_whole(scripted: Scripted, tmp_path: Path) -> None:
+    """Merging several indexes' listings reads every release: no floor then."""
+    scripted.routes["/extra/big/"] = json_reply(json_page("big", floored_files(20)))
+    scripted.routes["/simple/big/"] = json_reply(json_page("big", floored_files(30)))
+    config = config_for(
+        scripted.url("/extra"), scripted.url("/simple"), strategy="unsafe-best-match"
+    )
+    with IndexClient(config, tmp_path) as client:
+        page = client.fetch_project("big", floor=Version("1.25"))
+    assert len(page.versions) == 30
+    for entry in tmp_path.glob("*.entry"):
+        rows = json.loads(entry.read_bytes().partition(b"\n")[0])["digest"]
+        assert rows and all(len(row) == 6 for row in rows)
 
 
 def test_files_without_a_cache_or_with_no_store(scripted: Scripted, tmp_path: Path) -> None:

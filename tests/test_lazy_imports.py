@@ -137,7 +137,7 @@ entries = [
 ]
 body = json.dumps({{"meta": {{"api-version": "1.1"}}, "files": entries}}).encode()
 assert (len(body) >= pages._MSGSPEC_FROM) is {loads_msgspec}
-assert len(pages.releases_of_json_body(body, "demo", pages._NoFiles())) == {files}
+assert len(pages.digest_json_page(body, "demo")) == {files}
 """
     assert ("msgspec" in _modules_after(code)) is loads_msgspec
 

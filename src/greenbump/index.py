@@ -68,11 +68,12 @@ from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.names import NormalizedName, canonicalize_name
 from greenbump.pages import (
     DIGEST_VERSION,
+    DigestReleases,
     DistFile,
-    FileSource,
     ProjectPage,
     Release,
     by_version,
+    digest_json_page,
     digest_of,
     json_problem,
     merge_releases,
@@ -80,7 +81,6 @@ from greenbump.pages import (
     parse_json_page,
     releases_of_digest,
     releases_of_files,
-    releases_of_json_body,
     strip_userinfo,
     version_from_filename,
 )
@@ -513,15 +513,22 @@ class IndexClient:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def fetch_project(self, name: str) -> ProjectPage:
-        """All releases of ``name`` per the index strategy; :class:`ProjectNotFound` if none."""
+    def fetch_project(self, name: str, floor: Version | None = None) -> ProjectPage:
+        """All releases of ``name`` per the index strategy; :class:`ProjectNotFound` if none.
+
+        ``floor`` is the version the caller has now: releases older than it are read in full
+        only if asked for (see :func:`greenbump.pages.digest_json_page`). Not when several
+        listings may be merged: merging reads every release."""
         project = canonicalize_name(name)
         listings: list[Sequence[Release]] = []
         searched: list[str] = []
         sources: list[str] = []
-        for index in self.config.search_order():
+        indexes = self.config.search_order()
+        if self.config.find_links or (self.config.strategy != "first-index" and len(indexes) > 1):
+            floor = None
+        for index in indexes:
             searched.append(index.display)
-            releases = self._index_releases(index, project)
+            releases = self._index_releases(index, project, floor)
             if releases is None:
                 continue
             listings.append(releases)
@@ -543,9 +550,11 @@ class IndexClient:
         names: Iterable[str],
         concurrency: int = 8,
         on_page: Callable[[], None] | None = None,
+        floors: Mapping[str, Version] | None = None,
     ) -> dict[str, ProjectPage | ProjectNotFound]:
         """Pages for many projects keyed by normalized name, ``concurrency`` at a time.
-        ``on_page`` is called (from the lookup threads) as each project is done.
+        ``on_page`` is called (from the lookup threads) as each project is done; ``floors``
+        are the versions projects have now (see :meth:`fetch_project`).
 
         Unknown projects map to their :class:`ProjectNotFound` so one typo does not hide every
         other result; the first other error (an index down) stops the rest and is raised,
@@ -554,12 +563,13 @@ class IndexClient:
         wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
         if not wanted:
             return {}
+        floor = {canonicalize_name(n): v for n, v in (floors or {}).items()}
 
         def one(project: NormalizedName) -> ProjectPage | ProjectNotFound:
             if self._stopped.is_set():
                 raise _Stopped
             try:
-                return self.fetch_project(project)
+                return self.fetch_project(project, floor.get(project))
             except ProjectNotFound as missing:
                 return missing
             finally:
@@ -591,7 +601,9 @@ class IndexClient:
 
     # -- indexes ------------------------------------------------------------------------------
 
-    def _index_releases(self, index: IndexUrl, project: NormalizedName) -> Sequence[Release] | None:
+    def _index_releases(
+        self, index: IndexUrl, project: NormalizedName, floor: Version | None
+    ) -> Sequence[Release] | None:
         """One index's releases of ``project``; ``None`` when the index does not know it."""
         if urlsplit(index.url).scheme == "file":
             files = self._local_index_files(index, project)
@@ -601,13 +613,9 @@ class IndexClient:
         parsed: list[Sequence[Release]] = []  # what summarize read, when it ran
 
         def summarize(page: _Page) -> list[Any]:
-            rows = self._digest_elsewhere(page, index, project)
-            if rows is not None:
-                parsed.append(releases_of_digest(rows, source))
-                return rows
-            found = sorted(self._releases_of_page(page, index, project, source), key=by_version)
-            parsed.append(found)  # stored sorted, as every digest is: its releases' order
-            return digest_of(found)
+            rows = self._digest_of_page(page, index, project, floor)
+            parsed.append(DigestReleases(rows, source, source.digest))
+            return rows
 
         page = self._get(url, index, ACCEPT, summarize)
         if page is None:
@@ -618,36 +626,32 @@ class IndexClient:
         if page.digest is None:
             return []
         try:
-            return releases_of_digest(page.digest, source)
+            return releases_of_digest(page.digest, source, source.digest)
         except (ValueError, TypeError):  # a damaged cache entry: read the page itself
             log.debug("ignoring the damaged digest of %s", redact_url(url))
-            return self._releases_of_page(source.page(), index, project, source)
+            return DigestReleases(source.digest(), source)
 
-    def _digest_elsewhere(
-        self, page: _Page, index: IndexUrl, project: NormalizedName
-    ) -> list[Any] | None:
-        """A large JSON page's digest from the parse worker; ``None``: parse it here."""
-        body = page.body
-        if self._worker is None or body is None or len(body) < LARGE_PAGE:
-            return None
-        if self._kind(page, index) != "json":
-            return None
-        answer = self._worker.digest(project, body)
-        if isinstance(answer, str):
-            raise _garbage(index, page.url, answer)
-        return answer
-
-    def _releases_of_page(
-        self, page: _Page, index: IndexUrl, project: NormalizedName, source: FileSource
-    ) -> list[Release]:
+    def _digest_of_page(
+        self, page: _Page, index: IndexUrl, project: NormalizedName, floor: Version | None = None
+    ) -> list[Any]:
+        """A page's digest (see :func:`digest_of`): large JSON pages from the parse worker,
+        the others parsed here. Releases older than ``floor`` may be only named."""
         body = page.body or b""
+        kind = self._kind(page, index)
+        if kind == "json" and self._worker is not None and len(body) >= LARGE_PAGE:
+            answer = self._worker.digest(project, body, None if floor is None else str(floor))
+            if isinstance(answer, str):
+                raise _garbage(index, page.url, answer)
+            if answer is not None:
+                return answer
         with self._parsing:  # parsing holds the GIL anyway; one at a time bounds the memory
-            if self._kind(page, index) == "json":
+            if kind == "json":
                 try:
-                    return releases_of_json_body(body, project, source)
+                    return digest_json_page(body, project, floor)
                 except ValueError as exc:
                     raise _garbage(index, page.url, str(exc)) from None
-            return releases_of_files(project, self._parse(page, index))
+            releases = releases_of_files(project, self._parse(page, index))
+            return digest_of(sorted(releases, key=by_version))
 
     def _kind(self, page: _Page, index: IndexUrl) -> str:
         media = _media_type(page.content_type)
@@ -965,6 +969,10 @@ class _PageFiles:
                 f"({redact_url(self._url)})"
             )
         return page
+
+    def digest(self) -> list[Any]:
+        """The page's whole digest, every release in full (for a digest's short rows)."""
+        return self._client._digest_of_page(self.page(), self._index, self._project)
 
     def files_of(self, version: Version) -> tuple[DistFile, ...]:
         with self._lock:

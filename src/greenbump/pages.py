@@ -22,10 +22,11 @@ import logging
 import operator
 import re
 import sys
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any, NamedTuple, Protocol, overload
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -37,7 +38,11 @@ from greenbump.names import NormalizedName, canonicalize_name
 log = logging.getLogger(__name__)
 
 _LEGACY_SDIST_EXTENSIONS = (".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar")
-_SHAPE = operator.itemgetter(4, 7, 10, -1)  # of "2024-01-02T03:04:05.123456Z"
+# The separators of "2024-01-02T03:04:05.123456Z" (or of "2024-01-02T03:04:05Z"): texts that
+# have them all in place, and are of one length, sort as the times they name when they
+# parse (any other character where a digit belongs makes the greatest one fail to parse).
+_SHAPE = operator.itemgetter(4, 7, 10, 13, 16, 19, -1)
+_PEP700_SHAPES = ({("-", "-", "T", ":", ":", ".", "Z")}, {("-", "-", "T", ":", ":", "Z", "Z")})
 _UNIVERSAL = ("-py3-none-any.whl", "-py2.py3-none-any.whl")  # most wheels: no tag parsing
 _FAST_ISO = sys.version_info >= (3, 11)  # fromisoformat takes "Z" and any fraction length
 _WHEEL_NAME = re.compile(r"[\w.]+", re.UNICODE)
@@ -195,13 +200,48 @@ class ProjectPage:
     @property
     def versions(self) -> tuple[Version, ...]:
         """All versions, ascending, yanked ones included."""
-        return tuple(release.version for release in self.releases)
+        return tuple(_versions_of(self.releases))
 
     def release(self, version: Version | str) -> Release | None:
-        """The release of ``version``, or ``None`` when the index has no such version
-        (looked for from the newest down: the releases asked for are recent ones)."""
+        """The release of ``version``, or ``None`` when the index has no such version."""
         wanted = version if isinstance(version, Version) else Version(version)
-        return next((r for r in reversed(self.releases) if r.version == wanted), None)
+        versions = _versions_of(self.releases)
+        index = bisect_left(versions, wanted)
+        if index < len(versions) and versions[index] == wanted:
+            return self.releases[index]
+        return None
+
+    def newer(self, version: Version) -> Sequence[Release]:
+        """The releases after ``version``, oldest first (none older is made)."""
+        return self.releases[bisect_right(_versions_of(self.releases), version) :]
+
+
+def _versions_of(releases: Sequence[Release]) -> Sequence[Version]:
+    """The versions of releases sorted by version, read without making a digest's releases."""
+    if isinstance(releases, DigestReleases):
+        return _DigestVersions(releases)
+    return [release.version for release in releases]
+
+
+class _DigestVersions(Sequence[Version]):
+    """A digest's versions, each parsed when read (a search reads a few of thousands)."""
+
+    __slots__ = ("_releases",)
+
+    def __init__(self, releases: DigestReleases) -> None:
+        self._releases = releases
+
+    def __len__(self) -> int:
+        return len(self._releases)
+
+    @overload
+    def __getitem__(self, index: int) -> Version: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Version]: ...
+    def __getitem__(self, index: int | slice) -> Version | Sequence[Version]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self._releases.version(index)
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -496,7 +536,7 @@ class _Decoding:
 
 
 def _page_decoder() -> Any:
-    """msgspec's decoder for what :func:`releases_of_json_body` reads of a page, typed as
+    """msgspec's decoder for what :func:`digest_json_page` reads of a page, typed as
     :func:`_json_entry` checks it, made on first use: msgspec's import costs 30-50 ms, more
     than ``json.loads`` spends on all the small pages of a 200-dependency run, and nothing
     at all in a run answered from its cache's digests."""
@@ -519,10 +559,12 @@ def _make_page_decoder() -> Any:
             ("upload_time", Any, None),
         ],
         rename={"requires_python": "requires-python", "upload_time": "upload-time"},
+        gc=False,  # nothing decoded from JSON refers back to itself
     )
     meta = msgspec.defstruct("Meta", [("api_version", str)], rename={"api_version": "api-version"})
     files = list[entry]  # type: ignore[valid-type]  # a type made at run time
-    return msgspec.json.Decoder(msgspec.defstruct("Page", [("meta", meta), ("files", files)]))
+    page = msgspec.defstruct("Page", [("meta", meta), ("files", files)], gc=False)
+    return msgspec.json.Decoder(page)
 
 
 def prepare_json_decoding() -> None:
@@ -530,20 +572,21 @@ def prepare_json_decoding() -> None:
     _page_decoder()
 
 
-def releases_of_json_body(
-    body: bytes, project: NormalizedName, source: FileSource
-) -> list[Release]:
-    """The releases of a PEP 691 page's bytes; ``ValueError`` saying what is wrong with it.
+def digest_json_page(body: bytes, project: str, floor: Version | None = None) -> list[list[Any]]:
+    """The digest of a PEP 691 page's bytes (see :func:`digest_of`); ``ValueError`` saying
+    what is wrong with the page. Releases older than ``floor`` are only named (see
+    :func:`_digest_of_entries`).
 
     This is the hot path of a first lookup: a large application's pages hold some 150,000
     files in 66 MB of JSON. ``json.loads`` builds a dict for every file with keys nobody reads
     (sizes, metadata flags), and at about 14 MB/s that decoding was a third of a first
     check's CPU. msgspec decodes into :class:`_Entry` instead, checking the same types the
     general path checks, at 6-10 times the speed. A page it refuses goes through
-    ``json.loads`` and :func:`json_page_releases`, which say what is wrong (or, for the odd
+    ``json.loads`` and :func:`json_page_digest`, which say what is wrong (or, for the odd
     valid page msgspec does not take, such as UTF-16 text, read it). So do pages under
     64 KiB until something has imported msgspec (a large page, or a parse worker).
     """
+    name = canonicalize_name(project)
     decoder = _Decoding.decoder
     if decoder is None and len(body) >= _MSGSPEC_FROM:
         decoder = _page_decoder()
@@ -552,73 +595,132 @@ def releases_of_json_body(
         with contextlib.suppress(ValueError):  # msgspec's DecodeError and ValidationError
             page = decoder.decode(body)
     if page is not None and page.meta.api_version.split(".", 1)[0] == "1":
-        return _releases_of_entries(page.files, project, source)
+        return _digest_of_entries(page.files, name, floor)
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is one
         raise ValueError(json_problem(exc)) from None
-    return json_page_releases(data, project, source)
+    return json_page_digest(data, name, floor)
 
 
-def json_page_releases(data: object, project: NormalizedName, source: FileSource) -> list[Release]:
-    """The releases of a decoded PEP 691 page without building its files (``source`` builds
-    them); ``ValueError`` naming the first malformed entry."""
+def json_page_digest(
+    data: object, project: NormalizedName, floor: Version | None = None
+) -> list[list[Any]]:
+    """The digest of a decoded PEP 691 page; ``ValueError`` naming the first malformed entry."""
     entries: list[_Entry] = []
     for position, entry in enumerate(_json_entries(data)):
         filename, _url, _hashes, yanked = _json_entry(position, entry)
         requires, upload = entry.get("requires-python"), entry.get("upload-time")
         entries.append(_CheckedEntry(filename, yanked, requires, upload))
-    return _releases_of_entries(entries, project, source)
+    return _digest_of_entries(entries, project, floor)
 
 
-def _releases_of_entries(
-    entries: Iterable[_Entry], project: NormalizedName, source: FileSource
-) -> list[Release]:
-    """Checked entries grouped into releases, as :func:`releases_of_files` groups files.
+NEWEST_IN_FULL = 8  # releases a digest with a floor keeps in full below the floor
 
-    The version of a wheel without build tag is read once per release rather than once per
-    file: the wheels of one release share the ``name-version`` prefix that decides it
-    (``tests/test_index_fastpaths.py`` pins this to the general path). Entries keep the page's
-    order within a release, which decides ties between ``requires-python`` values.
+_FILENAME = operator.attrgetter("filename")
+_YANKED = operator.attrgetter("yanked")
+_REQUIRES = operator.attrgetter("requires_python")
+_UPLOADED = operator.attrgetter("upload_time")
+_PEP700_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
+
+
+def _digest_of_entries(
+    entries: list[_Entry], project: NormalizedName, floor: Version | None = None
+) -> list[list[Any]]:
+    """Checked entries as digest rows: what :func:`digest_of` makes of the releases
+    :func:`releases_of_files` groups, without making a release or a file.
+
+    With a ``floor`` (the version a project has now), releases older than it get a short
+    row that only names them, except the one just below it (a search from the top stops
+    there when the floor itself is not listed) and the newest :data:`NEWEST_IN_FULL`: a
+    check or an upgrade reads the releases above the current one, and a large page's older
+    releases were half the work of digesting it. :class:`DigestReleases` fills short rows in from
+    the page itself if one is ever read.
+
+    Columns and runs rather than a loop over files: per file, only C-level work (reading
+    attributes, cutting the ``name-version`` prefix off a wheel's name) is done; each run of
+    files with one key (the wheels of a release, or a file's whole name) is read once. A
+    wheel's version is decided by everything before its last three dashes (with the number
+    of dashes), so one run has one version. A version's files keep the page's order, which
+    decides ties between ``requires-python`` values (``tests/test_index_fastpaths.py`` pins
+    all of this to the general path).
     """
-    by_version: dict[Version, list[_Entry]] = {}
-    by_prefix: dict[str, list[_Entry] | None] = {}
-
-    def listing(filename: str) -> list[_Entry] | None:
-        version = version_from_filename(filename, project)
-        return None if version is None else by_version.setdefault(version, [])
-
-    for entry in entries:
-        filename = entry.filename
-        if filename.endswith(".whl") and filename.count("-") == 4:
-            prefix = filename[: filename.find("-", filename.find("-") + 1)]
-            if prefix in by_prefix:
-                target = by_prefix[prefix]
-            else:
-                target = by_prefix[prefix] = listing(filename)
+    count = len(entries)
+    if not count:
+        return []
+    names = list(map(_FILENAME, entries))
+    # A wheel's key keeps ".whl", so that it never equals another file's whole name.
+    keys = [name.rsplit("-", 3)[0] + ".whl" if name.endswith(".whl") else name for name in names]
+    starts = [0, *compress(range(1, count), map(operator.ne, keys[1:], keys))]
+    spans: dict[Version, list[tuple[int, int]]] = {}
+    versions: dict[str, Version | None] = {}
+    for start, stop in zip(starts, [*starts[1:], count], strict=True):
+        key = keys[start]
+        if key in versions:
+            version = versions[key]
         else:
-            target = listing(filename)
-        if target is not None:
-            target.append(entry)
-    return [_entries_release(version, found, source) for version, found in by_version.items()]
+            version = versions[key] = version_from_filename(names[start], project)
+        if version is not None:
+            spans.setdefault(version, []).append((start, stop))
+    yanks = list(map(_YANKED, entries))
+    columns = (names, yanks, list(map(_REQUIRES, entries)), list(map(_UPLOADED, entries)))
+    pep700 = _pep700_times(columns[3])
+    order = sorted(spans)
+    named = 0  # releases only named: those below the floor but the one just below it
+    if floor is not None:
+        named = max(0, min(bisect_left(order, floor) - 1, len(order) - NEWEST_IN_FULL))
+    rows: list[list[Any]] = [[str(version)] for version in order[:named]]
+    for version in order[named:]:
+        ranges = spans[version]
+        if len(ranges) == 1:
+            start, stop = ranges[0]
+            filenames, yanked, requires, times = (column[start:stop] for column in columns)
+        else:
+            filenames, yanked, requires, times = (
+                [item for start, stop in ranges for item in column[start:stop]]
+                for column in columns
+            )
+        rows.append(_digest_row_of(version, filenames, yanked, requires, times, pep700=pep700))
+    return rows
 
 
-def _entries_release(version: Version, entries: list[_Entry], source: FileSource) -> Release:
-    """One version's entries as a release (:func:`_release`'s columns, built in bulk)."""
-    raw = [entry.requires_python for entry in entries]
-    if raw.count(raw[0]) == len(raw):  # the usual: one value for every file, parsed once
-        specs = [_parse_requires_python(raw[0])] * len(raw)
+def _digest_row_of(
+    version: Version,
+    filenames: list[str],
+    yanks: list[bool | str],
+    requires: list[object],
+    times: list[Any],  # upload times as the page gives them (strings if well formed)
+    *,
+    pep700: bool,
+) -> list[Any]:
+    """One release's digest row from its files' columns (the rules of :func:`_release`)."""
+    unyanked = yanks.count(False)
+    yanked, reason = False, None
+    if unyanked != len(yanks):
+        yanked = unyanked == 0
+        if yanked:
+            reason = next((y for y in yanks if type(y) is str and y), None)
+        else:  # the rules read the files still offered
+            offered = [y is False for y in yanks]
+            filenames = list(compress(filenames, offered))
+            requires = list(compress(requires, offered))
+    if requires.count(requires[0]) == len(requires):  # the usual: one value, parsed once
+        specs = [_parse_requires_python(requires[0])]
     else:
-        specs = [_parse_requires_python(value) for value in raw]
-    times = [entry.upload_time for entry in entries]
-    return _release(
-        version,
-        [entry.filename for entry in entries],
-        [entry.yanked for entry in entries],
-        specs,
-        uploaded=latest_upload([t for t in times if type(t) is str]),
-        source=source,
-    )
+        specs = list(map(_parse_requires_python, requires))
+    declared = [spec for spec in specs if spec is not None]
+    python = declared[0] if declared else None
+    if declared and declared.count(declared[0]) != len(declared):
+        python = _requires_python(Counter(map(str, declared)).most_common(1)[0][0])
+    tags = _wheel_tags(filenames)
+    return [
+        str(version),
+        yanked,
+        reason,
+        None if python is None else str(python),
+        (pep700 and _pep700_isoformat(max(times))) or _isoformat(times),
+        None if tags is None else sorted([i, a] for i, a in tags),
+    ]
 
 
 def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
@@ -634,8 +736,9 @@ def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
     top = max(texts)
     if (
         len(top) >= 20
+        and top.isascii()  # the pattern's \d takes other digits, which sort above ASCII ones
         and len(set(map(len, texts))) == 1
-        and set(map(_SHAPE, texts)) == {("-", "-", "T", "Z")}
+        and set(map(_SHAPE, texts)) in _PEP700_SHAPES
     ):
         moment = parse_upload_time(top)
         if moment is not None:
@@ -644,18 +747,30 @@ def latest_upload(texts: Sequence[str]) -> dt.datetime | None:
     return max(times) if times else None
 
 
-class _NoFiles:
-    """The file source of a digest made elsewhere: files are read from the cache instead."""
+def _pep700_times(times: list[Any]) -> bool:
+    """Whether every time of a page is written as PEP 700 writes it, to the same length
+    (``2024-01-02T03:04:05.123456Z``): such texts sort as the times they name."""
+    return (
+        all(type(t) is str for t in times)
+        and len(set(map(len, times))) == 1
+        and len(times[0]) in (20, 27)
+        and set(map(_SHAPE, times)) in _PEP700_SHAPES
+    )
 
-    def files_of(self, version: Version) -> tuple[DistFile, ...]:
-        raise LookupError("a digest made by the parse worker has no files")
+
+def _pep700_isoformat(text: str) -> str | None:
+    """``parse_upload_time(text).isoformat()`` for a PEP 700 time, without writing it anew
+    (``isoformat`` was a tenth of a large page's digest); ``None`` when it is not a time."""
+    if _PEP700_TIME.fullmatch(text) is None or parse_upload_time(text) is None:
+        return None  # the release's other times are read
+    if len(text) == 20 or text[20:26] == "000000":  # isoformat leaves out a zero fraction
+        return text[:19] + "+00:00"
+    return text[:26] + "+00:00"
 
 
-def digest_json_page(body: bytes, project: str) -> list[list[Any]]:
-    """A PEP 691 page's digest (releases sorted by version); ``ValueError`` naming what is
-    wrong with it. What :mod:`greenbump.parseworker` computes for large pages."""
-    found = releases_of_json_body(body, canonicalize_name(project), _NoFiles())
-    return digest_of(sorted(found, key=by_version))
+def _isoformat(times: list[object]) -> str | None:
+    moment = latest_upload([t for t in times if type(t) is str])
+    return None if moment is None else moment.isoformat()
 
 
 def _hashes(from_fragment: dict[str, str], listed: dict[str, str]) -> dict[str, str]:
@@ -734,16 +849,19 @@ def digest_of(releases: Iterable[Release]) -> list[list[Any]]:
     ]
 
 
-def releases_of_digest(rows: object, source: FileSource) -> DigestReleases:
+def releases_of_digest(
+    rows: object, source: FileSource, complete: Callable[[], list[list[Any]]] | None = None
+) -> DigestReleases:
     """The releases a digest holds; ``ValueError`` when it is not one (the page is reparsed).
 
     Every row is checked here, so that making its release later cannot fail: the shape and
     types :func:`digest_of` writes, a version in the normal form ``str(Version)`` gives, and
-    an upload time as ``isoformat`` writes it in UTC.
+    an upload time as ``isoformat`` writes it in UTC. ``complete`` gives the page's whole
+    digest when a short row must be read (see :class:`DigestReleases`).
     """
     if not isinstance(rows, list) or not all(map(_digest_row, rows)):
         raise ValueError("not a digest")
-    return DigestReleases(rows, source)
+    return DigestReleases(rows, source, complete)
 
 
 _NORMAL_VERSION = re.compile(
@@ -754,7 +872,10 @@ _UTC_ISOFORMAT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?\+00:00"
 
 
 def _digest_row(row: object) -> bool:
-    """Whether ``row`` is one :func:`digest_of` writes (see :func:`releases_of_digest`)."""
+    """Whether ``row`` is one :func:`digest_of` writes, or a short row naming a release
+    (see :func:`releases_of_digest`)."""
+    if type(row) is list and len(row) == 1:
+        return type(row[0]) is str and _NORMAL_VERSION.fullmatch(row[0]) is not None
     if type(row) is not list or len(row) != 6:
         return False
     text, yanked, reason, python, uploaded, tags = row
@@ -786,13 +907,23 @@ class DigestReleases(Sequence[Release]):
     a warm check. Rows are checked when the sequence is made (:func:`releases_of_digest`),
     so making a release later cannot fail; two threads making the same one at once make
     equal releases, and either may be kept.
+
+    Short rows (a digest made with a floor, see :func:`_digest_of_entries`) name a release
+    only: :meth:`version` reads them, and the first release made of one calls ``complete``
+    for the page's whole digest, which must name the same versions.
     """
 
-    __slots__ = ("_made", "_rows", "_source")
+    __slots__ = ("_complete", "_made", "_rows", "_source")
 
-    def __init__(self, rows: list[list[Any]], source: FileSource) -> None:
+    def __init__(
+        self,
+        rows: list[list[Any]],
+        source: FileSource,
+        complete: Callable[[], list[list[Any]]] | None = None,
+    ) -> None:
         self._rows = rows
         self._source = source
+        self._complete = complete
         self._made: list[Release | None] = [None] * len(rows)
 
     def __len__(self) -> int:
@@ -807,6 +938,10 @@ class DigestReleases(Sequence[Release]):
     def __hash__(self) -> int:
         return hash(tuple(self))  # as the tuple's, so that equal pages hash alike
 
+    def version(self, index: int) -> Version:
+        """The version of release ``index``, without making the release."""
+        return _version(self._rows[index][0])
+
     @overload
     def __getitem__(self, index: int) -> Release: ...
     @overload
@@ -816,8 +951,23 @@ class DigestReleases(Sequence[Release]):
             return [self[i] for i in range(*index.indices(len(self._rows)))]
         made = self._made[index]
         if made is None:
-            made = self._made[index] = _release_of_row(self._rows[index], self._source)
+            row = self._rows[index]
+            if len(row) == 1:
+                row = self._completed()[index]
+            made = self._made[index] = _release_of_row(row, self._source)
         return made
+
+    def _completed(self) -> list[list[Any]]:
+        """Every row in full, from ``complete`` (once: the rows are replaced)."""
+        if self._complete is None:
+            raise LookupError("a short digest row without a way to complete it")
+        rows = self._complete()
+        if len(rows) != len(self._rows) or any(
+            new[0] != old[0] for new, old in zip(rows, self._rows, strict=True)
+        ):
+            raise LookupError("the index page no longer lists the releases it listed")
+        self._rows = rows
+        return rows
 
 
 def _release_of_row(row: list[Any], source: FileSource) -> Release:

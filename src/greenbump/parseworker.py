@@ -9,7 +9,8 @@ A plain subprocess (``python -m greenbump.parseworker``) rather than :mod:`multi
 the spawn start method re-imports the parent's main module, and fork is unsafe in a process
 that has lookup threads running.
 
-Protocol, one exchange per page: a JSON header line (``project``, ``size``), then ``size``
+Protocol, one exchange per page: a JSON header line (``project``, ``size``, ``floor``: the
+version below which releases may be only named, or null), then ``size``
 bytes of the page; the answer is one JSON line, ``{"rows": [...]}`` (a digest, see
 :func:`greenbump.pages.digest_of`) or ``{"error": "..."}`` saying what is wrong with the page.
 The worker exits at end of input, so it never outlives its parent.
@@ -25,7 +26,10 @@ import queue
 import subprocess
 import sys
 import threading
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 LARGE_PAGE = 256 * 1024  # bytes of JSON: smaller pages are parsed in place
 
@@ -40,10 +44,11 @@ class ParseWorker:
         self._broken = False
         self._lock = threading.Lock()
 
-    def digest(self, project: str, body: bytes) -> list[Any] | str | None:
-        """Digest rows, or the error text for a bad page, or ``None`` when the worker cannot
-        be used (it could not start, died, or took longer than ``timeout``: it is killed
-        then, so a stuck worker never stalls a check): the caller then parses the page."""
+    def digest(self, project: str, body: bytes, floor: str | None = None) -> list[Any] | str | None:
+        """Digest rows (releases older than ``floor`` only named), or the error text for a bad
+        page, or ``None`` when the worker cannot be used (it could not start, died, or took
+        longer than ``timeout``: it is killed then, so a stuck worker never stalls a check):
+        the caller then parses the page."""
         with self._lock:
             if self._broken:
                 return None
@@ -52,7 +57,8 @@ class ParseWorker:
                 stdin, stdout = self._pipes()
                 watchdog = threading.Timer(self._timeout, self._kill)
                 watchdog.start()
-                header = json.dumps({"project": project, "size": len(body)}).encode()
+                request = {"project": project, "size": len(body), "floor": floor}
+                header = json.dumps(request).encode()
                 stdin.write(header + b"\n")
                 stdin.write(body)
                 stdin.flush()
@@ -149,11 +155,11 @@ class ParsePool:
         for worker in self._all:
             worker.start()
 
-    def digest(self, project: str, body: bytes) -> list[Any] | str | None:
+    def digest(self, project: str, body: bytes, floor: str | None = None) -> list[Any] | str | None:
         """As :meth:`ParseWorker.digest`, from the first worker free."""
         worker = self._idle.get()
         try:
-            return worker.digest(project, body)
+            return worker.digest(project, body, floor)
         finally:
             self._idle.put(worker)
 
@@ -178,11 +184,23 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
         if len(body) != size:
             return  # the parent went away mid-page
         try:
-            answer: dict[str, Any] = {"rows": digest_json_page(body, request["project"])}
+            floor = _version(request.get("floor"))
+            answer: dict[str, Any] = {"rows": digest_json_page(body, request["project"], floor)}
         except ValueError as exc:
             answer = {"error": str(exc)}
         sink.write(json.dumps(answer).encode() + b"\n")
         sink.flush()
+
+
+def _version(text: object) -> Version | None:
+    from packaging.version import InvalidVersion, Version  # the page's import
+
+    if not isinstance(text, str):
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def main() -> None:

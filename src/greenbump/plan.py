@@ -158,7 +158,7 @@ def _target(
     current = package.current
     if current is None:
         return skip("no pinned or locked version to move")
-    pool = [r for r in eligible(page.releases, filters, current) if r.version > current]
+    pool = eligible(page.newer(current), filters, current)
     latest = pool[-1].version if pool else None
     if not policy.selected(package):
         return skip("excluded by only/exclude", latest)
@@ -200,7 +200,7 @@ def _within_level(current: Version, release: ReleaseLike, level: UpdateKind) -> 
 
 def _why_current(page: ProjectPage, current: Version, filters: Filters) -> str:
     """Why nothing newer is a candidate, in the words a person needs."""
-    newer = [r for r in page.releases if r.version > current]
+    newer = page.newer(current)
     if not newer:
         return "up to date"
     if filters.min_age is not None:

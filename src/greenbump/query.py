@@ -176,7 +176,9 @@ def fetching_pages(
         parse_workers=_parse_workers(),
     )
     background = ThreadPoolExecutor(1, thread_name_prefix="greenbump-lookup")
-    lookup = background.submit(client.fetch_many, [p.key for p in wanted], jobs, on_page)
+    floors: dict[str, Version] = {p.key: p.current for p in wanted if p.current is not None}
+    names = [p.key for p in wanted]
+    lookup = background.submit(client.fetch_many, names, jobs, on_page, floors)
 
     def pages() -> dict[NormalizedName, ProjectPage]:
         found = lookup.result()
