@@ -31,7 +31,13 @@ import greenbump.index as index_module
 import greenbump.pages as pages_module
 from greenbump.candidates import Filters, find_candidates
 from greenbump.errors import ExternalError, InputError
-from greenbump.index import ACCEPT, HttpCache, IndexClient, ProjectNotFound, fetch_projects
+from greenbump.index import (
+    ACCEPT,
+    HttpCache,
+    IndexClient,
+    ProjectNotFound,
+    fetch_projects,
+)
 from greenbump.indexconfig import IndexConfig, IndexUrl, resolve_index_config
 from greenbump.pages import (
     DistFile,
@@ -1209,6 +1215,20 @@ def test_a_floor_leaves_older_releases_named_until_one_is_read(
     assert client.stats.revalidated == 1
     assert again.release("1.3").yanked_reason == "bad"  # type: ignore[union-attr]
     assert again == full and completions == ["page", "page"]
+
+
+def test_a_digest_longer_than_the_first_read_is_read_whole(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    """A revalidated page's entry is read up to its header line: 64 KiB at first, more when
+    the digest is longer (1,500 releases in full), the body left on disk."""
+    scripted.routes["/simple/big/"] = etag_route(json_page("big", floored_files(1500)))
+    first, _ = fetch_demo(scripted, tmp_path, "big")
+    (entry,) = tmp_path.glob("*.entry")
+    assert len(entry.read_bytes().partition(b"\n")[0]) > 64 * 1024
+    second, client = fetch_demo(scripted, tmp_path, "big")
+    assert (client.stats.revalidated, client.stats.downloaded) == (1, 0)
+    assert second == first
 
 
 def test_pages_to_be_merged_are_digested_whole(scripted: Scripted, tmp_path: Path) -> None:

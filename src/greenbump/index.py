@@ -43,6 +43,7 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -247,6 +248,56 @@ def _cache_control(headers: Mapping[str, str]) -> _Caching | None:
     return _Caching(store=store, max_age=max_age, no_cache=no_cache)
 
 
+# Cache files are read and written with bare ``os`` calls. Each system call a lookup thread
+# makes hands the interpreter lock over and waits to get it back, and with eight lookup
+# threads that wait is most of a call's time: ``open()`` adds an ``fstat`` and an ``isatty``
+# check to every file and ``os.urandom`` a call to every name.
+_UNIQUE = itertools.count()
+_TOKEN: list[str] = []
+
+
+def _unique_name() -> str:
+    """A temporary name no other writer uses, without ``tempfile.mkstemp`` (its random
+    module, name retries and import were a sixth of a first run's lookup time): process,
+    a random token drawn once (caches shared between machines or containers whose process
+    ids coincide), and a counter."""
+    if not _TOKEN:
+        _TOKEN.append(os.urandom(4).hex())
+    return f"{os.getpid()}-{_TOKEN[0]}-{next(_UNIQUE)}"
+
+
+def _write_all(fd: int, parts: list[bytes]) -> None:
+    """Write ``parts`` in order, in one system call when the kernel takes them at once (a
+    large page's body is not copied to be joined to its header)."""
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        written = os.writev(fd, views)
+        while written:  # drop what the kernel took; a partial write resumes where it ended
+            head = views[0]
+            if written < len(head):
+                views[0], written = head[written:], 0
+            else:
+                views.pop(0)
+                written -= len(head)
+
+
+def _header_line(fd: int, first: int) -> tuple[bytes, bytes]:
+    """A cache file's header line and what was read after it, starting with ``first`` bytes."""
+    parts = [os.read(fd, first)]
+    while b"\n" not in parts[-1] and parts[-1]:
+        parts.append(os.read(fd, 1 << 20))
+    data = b"".join(parts) if len(parts) > 1 else parts[0]
+    end = data.find(b"\n")
+    if end < 0:
+        raise ValueError("no header line")
+    return data[:end], data[end + 1 :]
+
+
+def _read_rest(fd: int, start: bytes) -> bytes:
+    parts = [start, *iter(functools.partial(os.read, fd, 1 << 22), b"")]
+    return b"".join(parts) if len(parts) > 2 else start  # the usual: nothing more to read
+
+
 class HttpCache:
     """Responses on disk, one file each: a JSON header line, then the body.
 
@@ -274,12 +325,16 @@ class HttpCache:
         revalidated page is then answered from a few hundred bytes instead of megabytes.
         """
         try:
-            with self.path(url, accept).open("rb") as handle:
-                meta = json.loads(handle.readline())
+            fd = os.open(self.path(url, accept), os.O_RDONLY)
+            try:
+                header, start = _header_line(fd, 1 << 20 if body else 64 * 1024)
+                meta = json.loads(header)
                 digest = (
                     meta.get("digest") if meta.get("digest_version") == DIGEST_VERSION else None
                 )
-                content = handle.read() if body or digest is None else None
+                content = _read_rest(fd, start) if body or digest is None else None
+            finally:
+                os.close(fd)
             return _CacheEntry(
                 url=str(meta["url"]),
                 final_url=str(meta["final_url"]),
@@ -320,16 +375,13 @@ class HttpCache:
             if not self._made:
                 self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
                 self._made = True
-            # Unique without tempfile.mkstemp, which was a sixth of a first run's lookup time
-            # (its random module, name retries and import): process, thread, and random bytes
-            # for caches shared between machines or containers whose process ids coincide.
-            unique = f"{os.getpid()}-{threading.get_ident()}-{os.urandom(4).hex()}"
-            temp = self.directory / f".tmp-{unique}.entry"
+            temp = self.directory / f".tmp-{_unique_name()}.entry"
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(meta).encode() + b"\n")
-                    handle.write(body)  # not joined: a large page is not copied again
+                try:
+                    _write_all(fd, [json.dumps(meta).encode() + b"\n", body])
+                finally:
+                    os.close(fd)
                 temp.replace(target)
             except BaseException:
                 temp.unlink(missing_ok=True)

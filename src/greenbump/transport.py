@@ -211,7 +211,10 @@ class Transport:
         if not encoding and response.length is not None:  # plain, of known length: one read
             if response.length > self.max_body:
                 raise BodyTooLarge(self.max_body)
-            sock.settimeout(_remaining(deadline, self.timeout))
+            if not response.length:  # a 304, say: nothing to wait for
+                return response.read()
+            # The socket keeps the timeout set for the request (no later than the deadline):
+            # setting it again is a system call, and the watchdog keeps the deadline anyway.
             watch = self._deadlines.watch(sock, deadline)
             try:
                 body = response.read()
