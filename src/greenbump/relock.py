@@ -94,9 +94,15 @@ from packaging.version import InvalidVersion, Version
 from greenbump import proc
 from greenbump.envs import bin_dir, uv_binary, uv_cache_usable
 from greenbump.errors import ExternalError, GreenbumpError
-from greenbump.indexconfig import IndexConfig, IndexUrl, builtin_default_index
+from greenbump.indexconfig import (
+    IndexConfig,
+    IndexUrl,
+    builtin_default_index,
+    expand_pip_variables,
+)
 from greenbump.model import DependencyFile, FileKind
 from greenbump.names import NormalizedName, canonicalize_name
+from greenbump.pages import strip_userinfo
 from greenbump.readers.locks import (
     parse_pdm_lock,
     parse_pipfile_lock,
@@ -947,8 +953,51 @@ def _restore_header(job: _Job, old_text: str) -> None:
     old_end, new_end = _header_end(old_text), _header_end(body)
     if old_end and new_end and is_compiled(old_text):
         result = old_text[:old_end] + body[new_end:]
+    result = _keep_location_lines(old_text, result)
     if result != new_text:
         write_text(job.path, result)
+
+
+_LOCATION_LINE = re.compile(
+    r"(?P<option>--index-url|-i|--extra-index-url|--find-links|-f)(?:=|\s+)(?P<value>\S+)"
+)
+_LOCATION_OPTION = {"-i": "--index-url", "-f": "--find-links"}
+
+
+def _keep_location_lines(old_text: str, new_text: str) -> str:
+    """``new_text`` with the old file's own index and find-links lines where uv wrote the
+    same location as it uses it: expanded (pip's ``${NAME}``) and without credentials.
+
+    uv emits the URL it was given, so a relock would otherwise replace
+    ``--index-url https://${USER}:${TOKEN}@host/simple`` with ``https://host/simple``, and
+    the next ``pip install -r`` would lack its credentials.
+    """
+    written: dict[tuple[str, str], str] = {}
+    for line in old_text.splitlines():
+        key = _location_key(line)
+        if key is not None:
+            written.setdefault(key, line.strip())
+    if not written:
+        return new_text
+    lines = new_text.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        key = _location_key(line)
+        original = written.get(key) if key is not None else None
+        if original is not None and original != line.strip():
+            content = line.rstrip("\r\n")
+            indent = content[: len(content) - len(content.lstrip())]
+            lines[number] = indent + original + line[len(content) :]
+    return "".join(lines)
+
+
+def _location_key(line: str) -> tuple[str, str] | None:
+    """The option and the location a requirement file's index or find-links line names."""
+    match = _LOCATION_LINE.fullmatch(line.strip())
+    if match is None:
+        return None
+    option = _LOCATION_OPTION.get(match["option"], match["option"])
+    url = expand_pip_variables(match["value"], os.environ).url
+    return option, strip_userinfo(url).rstrip("/")
 
 
 def _export(job: _Job, argv: Sequence[str]) -> None:
