@@ -1231,6 +1231,29 @@ def test_a_digest_longer_than_the_first_read_is_read_whole(
     assert second == first
 
 
+@pytest.mark.parametrize("count", [12_000, 30_000])
+def test_a_cached_page_larger_than_one_read_gives_all_its_files(
+    scripted: Scripted, tmp_path: Path, count: int
+) -> None:
+    """Files come from the cached body, read 1 MiB first and then 4 MiB at a time: pages of
+    2.8 MB and 7 MB (as large as a big project's) give every file of their first and last
+    release."""
+    files = [
+        wheel("big", f"1.{n}", **{"upload-time": "2024-02-01T00:00:00.000000Z"})
+        for n in range(count)
+    ]
+    body = json_page("big", files)
+    assert len(body) > 2**20
+    scripted.routes["/simple/big/"] = etag_route(body)
+    fetch_demo(scripted, tmp_path, "big")
+    page, client = fetch_demo(scripted, tmp_path, "big")  # answered from the digest
+    assert client.stats.revalidated == 1
+    for version in ("1.0", f"1.{count - 1}"):
+        release = page.release(version)
+        assert release is not None
+        assert [f.filename for f in release.files] == [f"big-{version}-py3-none-any.whl"]
+
+
 def test_pages_to_be_merged_are_digested_whole(scripted: Scripted, tmp_path: Path) -> None:
     """Merging several indexes' listings reads every release: no floor then."""
     scripted.routes["/extra/big/"] = json_reply(json_page("big", floored_files(20)))

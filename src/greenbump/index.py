@@ -295,7 +295,7 @@ def _header_line(fd: int, first: int) -> tuple[bytes, bytes]:
 
 def _read_rest(fd: int, start: bytes) -> bytes:
     parts = [start, *iter(functools.partial(os.read, fd, 1 << 22), b"")]
-    return b"".join(parts) if len(parts) > 2 else start  # the usual: nothing more to read
+    return b"".join(parts) if len(parts) > 1 else start  # the usual: nothing more to read
 
 
 class HttpCache:
