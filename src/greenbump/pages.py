@@ -200,48 +200,27 @@ class ProjectPage:
     @property
     def versions(self) -> tuple[Version, ...]:
         """All versions, ascending, yanked ones included."""
-        return tuple(_versions_of(self.releases))
+        return tuple(map(self._version_at, range(len(self.releases))))
 
     def release(self, version: Version | str) -> Release | None:
         """The release of ``version``, or ``None`` when the index has no such version."""
         wanted = version if isinstance(version, Version) else Version(version)
-        versions = _versions_of(self.releases)
-        index = bisect_left(versions, wanted)
-        if index < len(versions) and versions[index] == wanted:
+        index = bisect_left(range(len(self.releases)), wanted, key=self._version_at)
+        if index < len(self.releases) and self._version_at(index) == wanted:
             return self.releases[index]
         return None
 
     def newer(self, version: Version) -> Sequence[Release]:
         """The releases after ``version``, oldest first (none older is made)."""
-        return self.releases[bisect_right(_versions_of(self.releases), version) :]
+        releases = self.releases
+        return releases[bisect_right(range(len(releases)), version, key=self._version_at) :]
 
-
-def _versions_of(releases: Sequence[Release]) -> Sequence[Version]:
-    """The versions of releases sorted by version, read without making a digest's releases."""
-    if isinstance(releases, DigestReleases):
-        return _DigestVersions(releases)
-    return [release.version for release in releases]
-
-
-class _DigestVersions(Sequence[Version]):
-    """A digest's versions, each parsed when read (a search reads a few of thousands)."""
-
-    __slots__ = ("_releases",)
-
-    def __init__(self, releases: DigestReleases) -> None:
-        self._releases = releases
-
-    def __len__(self) -> int:
-        return len(self._releases)
-
-    @overload
-    def __getitem__(self, index: int) -> Version: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Version]: ...
-    def __getitem__(self, index: int | slice) -> Version | Sequence[Version]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        return self._releases.version(index)
+    def _version_at(self, index: int) -> Version:
+        """The version of release ``index``, read without making a digest's release."""
+        releases = self.releases
+        if isinstance(releases, DigestReleases):
+            return releases.version(index)
+        return releases[index].version
 
 
 # --- parsing --------------------------------------------------------------------------------
