@@ -1217,6 +1217,44 @@ def test_a_floor_leaves_older_releases_named_until_one_is_read(
     assert again == full and completions == ["page", "page"]
 
 
+def test_a_page_that_changed_in_the_cache_fills_in_by_version(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    """Another run revalidates the page while this one holds its floored digest and gets a
+    new release: the older releases are still filled in, by version, and this run's list of
+    releases stays the one it read."""
+    scripted.routes["/simple/big/"] = etag_route(json_page("big", floored_files(40)))
+    config = config_for(scripted.url())
+    with IndexClient(config, tmp_path) as client:
+        floored = client.fetch_project("big", floor=Version("1.30"))
+    scripted.routes["/simple/big/"] = etag_route(json_page("big", floored_files(41)), '"v2"')
+    with IndexClient(config, tmp_path) as other:
+        assert len(other.fetch_project("big").versions) == 41
+    old = floored.release("1.3")
+    assert old is not None and old.yanked_reason == "bad"
+    assert floored.release("1.1").requires_python == SpecifierSet(">=3.12")  # type: ignore[union-attr]
+    assert len(floored.versions) == 40 and len(floored.releases) == 40
+
+
+def test_a_release_gone_from_a_changed_page_is_a_clear_error(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    """If the newer page no longer lists a release this run named, nothing is made up: the
+    run stops with the index's error (exit 3), naming the project and the release."""
+    scripted.routes["/simple/big/"] = etag_route(json_page("big", floored_files(40)))
+    config = config_for(scripted.url())
+    with IndexClient(config, tmp_path) as client:
+        floored = client.fetch_project("big", floor=Version("1.30"))
+    scripted.routes["/simple/big/"] = etag_route(
+        json_page("big", floored_files(40)[:3] + floored_files(40)[4:]), '"v2"'
+    )
+    with IndexClient(config, tmp_path) as other:
+        other.fetch_project("big")
+    with pytest.raises(ExternalError, match=r"page of big changed .*release 1\.3 is no longer"):
+        floored.release("1.2")
+    assert floored.versions[3] == Version("1.3")  # the list read first stands
+
+
 def test_a_digest_longer_than_the_first_read_is_read_whole(
     scripted: Scripted, tmp_path: Path
 ) -> None:

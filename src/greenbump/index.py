@@ -666,7 +666,7 @@ class IndexClient:
 
         def summarize(page: _Page) -> list[Any]:
             rows = self._digest_of_page(page, index, project, floor)
-            parsed.append(DigestReleases(rows, source, source.digest))
+            parsed.append(DigestReleases(rows, source, source.rows_of))
             return rows
 
         page = self._get(url, index, ACCEPT, summarize)
@@ -678,7 +678,7 @@ class IndexClient:
         if page.digest is None:
             return []
         try:
-            return releases_of_digest(page.digest, source, source.digest)
+            return releases_of_digest(page.digest, source, source.rows_of)
         except (ValueError, TypeError):  # a damaged cache entry: read the page itself
             log.debug("ignoring the damaged digest of %s", redact_url(url))
             return DigestReleases(source.digest(), source)
@@ -1023,8 +1023,24 @@ class _PageFiles:
         return page
 
     def digest(self) -> list[Any]:
-        """The page's whole digest, every release in full (for a digest's short rows)."""
+        """The page's whole digest, every release in full."""
         return self._client._digest_of_page(self.page(), self._index, self._project)
+
+    def rows_of(self, versions: list[str]) -> list[list[Any]]:
+        """The full digest rows of ``versions`` (a digest's short rows, filled in).
+
+        The page is read again, and the cache may hold a newer one by now (another run
+        revalidated it): releases added since are left out, and one that is gone can no
+        longer be described, so this run stops there with a message rather than guess.
+        """
+        rows = {row[0]: row for row in self.digest()}
+        gone = [version for version in versions if version not in rows]
+        if gone:
+            raise ExternalError(
+                f"index {self._index.display}: the page of {self._project} changed while "
+                f"greenbump read it (release {gone[0]} is no longer listed); run again"
+            )
+        return [rows[version] for version in versions]
 
     def files_of(self, version: Version) -> tuple[DistFile, ...]:
         with self._lock:

@@ -828,15 +828,19 @@ def digest_of(releases: Iterable[Release]) -> list[list[Any]]:
     ]
 
 
+Completion = Callable[[list[str]], list[list[Any]]]
+"""The full rows of the releases named (in that order), read from the page again."""
+
+
 def releases_of_digest(
-    rows: object, source: FileSource, complete: Callable[[], list[list[Any]]] | None = None
+    rows: object, source: FileSource, complete: Completion | None = None
 ) -> DigestReleases:
     """The releases a digest holds; ``ValueError`` when it is not one (the page is reparsed).
 
     Every row is checked here, so that making its release later cannot fail: the shape and
     types :func:`digest_of` writes, a version in the normal form ``str(Version)`` gives, and
-    an upload time as ``isoformat`` writes it in UTC. ``complete`` gives the page's whole
-    digest when a short row must be read (see :class:`DigestReleases`).
+    an upload time as ``isoformat`` writes it in UTC. ``complete`` gives the full rows when a
+    short row must be read (see :class:`DigestReleases`).
     """
     if not isinstance(rows, list) or not all(map(_digest_row, rows)):
         raise ValueError("not a digest")
@@ -889,7 +893,9 @@ class DigestReleases(Sequence[Release]):
 
     Short rows (a digest made with a floor, see :func:`_digest_of_entries`) name a release
     only: :meth:`version` reads them, and the first release made of one calls ``complete``
-    for the page's whole digest, which must name the same versions.
+    for every row in full, by version: the page may have changed in the cache meanwhile (a
+    release added by another run's revalidation), and ``complete`` reports a release that is
+    no longer listed.
     """
 
     __slots__ = ("_complete", "_made", "_rows", "_source")
@@ -898,7 +904,7 @@ class DigestReleases(Sequence[Release]):
         self,
         rows: list[list[Any]],
         source: FileSource,
-        complete: Callable[[], list[list[Any]]] | None = None,
+        complete: Completion | None = None,
     ) -> None:
         self._rows = rows
         self._source = source
@@ -940,11 +946,9 @@ class DigestReleases(Sequence[Release]):
         """Every row in full, from ``complete`` (once: the rows are replaced)."""
         if self._complete is None:
             raise LookupError("a short digest row without a way to complete it")
-        rows = self._complete()
-        if len(rows) != len(self._rows) or any(
-            new[0] != old[0] for new, old in zip(rows, self._rows, strict=True)
-        ):
-            raise LookupError("the index page no longer lists the releases it listed")
+        rows = self._complete([row[0] for row in self._rows])
+        if [row[0] for row in rows] != [row[0] for row in self._rows]:
+            raise LookupError("completed digest rows name other releases")
         self._rows = rows
         return rows
 
