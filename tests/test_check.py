@@ -436,3 +436,32 @@ def test_a_patch_level_requires_python_keeps_its_minor_version(
     report = json.loads(out)
     assert report["python"] == "3.8.1"
     assert report["packages"][0]["latest"] == "1.1.0"
+
+
+@pytest.mark.parametrize(("python", "allowed"), [("3.11", "2.0.0"), ("3.9", "1.0.0")])
+def test_declarations_for_other_pythons_do_not_hold_back_the_target(
+    tmp_path: Path,
+    vulns: Path,
+    local_index: LocalIndex,
+    capsys: pytest.CaptureFixture[str],
+    python: str,
+    allowed: str,
+) -> None:
+    """A package declared once per Python line (as celery declares pycurl): only the line
+    whose marker holds for the target bounds the latest allowed version."""
+    (tmp_path / "requirements.txt").write_text(
+        'alpha<1.1; python_version < "3.10"\n'
+        'alpha>=2.0; python_version >= "3.10"\n'
+        "beta>=1.0; sys_platform == 'no-such-platform'\n"
+    )
+    code, out, err = _check(
+        capsys,
+        str(tmp_path),
+        *("--index-url", local_index.index_url, "--format", "json", "--python", python),
+        *("--advisories", str(vulns)),
+    )
+    assert code == 0, err
+    pkgs = {p["name"]: p for p in json.loads(out)["packages"]}
+    assert pkgs["alpha"]["latest_allowed"] == allowed
+    assert pkgs["alpha"]["declared_in"] == ["requirements.txt:1", "requirements.txt:2"]
+    assert pkgs["beta"]["latest_allowed"] == "2.0.0"  # no line applies here: all of them count

@@ -106,7 +106,7 @@ def build_report(
         age = None
         if page is not None:
             candidates = find_candidates(
-                page.releases, package.current, package.specifiers(), filters
+                page.releases, package.current, package.specifiers(filters.python), filters
             )
             age = _age_days(candidates.latest, now)
         result = vulns.get(package.key)

@@ -8,6 +8,7 @@ directly or only a lock pulls it in.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,14 +42,53 @@ class Package:
         """Whether the package comes from an index at all (not a URL, VCS or path)."""
         return any(d.url is None for d in self.declarations)
 
-    def specifiers(self) -> list[SpecifierSet]:
-        """Every version constraint the manifests put on the package (all must hold)."""
+    def specifiers(self, python: Version | None = None) -> list[SpecifierSet]:
+        """Every version constraint the manifests put on the package (all must hold).
+
+        With ``python``, declarations whose environment marker is false for that Python on
+        this machine are left out: ``pycurl<7.45.4; python_version < "3.9"`` beside
+        ``pycurl>=7.45.4; python_version >= "3.9"`` allows the newest pycurl on 3.11, where
+        holding to both would allow none. If none of them applies, all count.
+        """
+        declared = [
+            decl
+            for decl in self.declarations
+            if not (decl.group == "lock" or decl.group.startswith("lock:")) and decl.url is None
+        ]
+        if python is not None:
+            declared = [d for d in declared if marker_holds(d.marker, python)] or declared
         found: list[SpecifierSet] = []
-        for decl in self.declarations:
-            if decl.group == "lock" or decl.group.startswith("lock:") or decl.url is not None:
-                continue
+        for decl in declared:
             found.extend(declared_specifiers(decl))
         return found
+
+
+def marker_holds(marker: str | None, python: Version) -> bool:
+    """Whether a PEP 508 marker is true for ``python`` on this machine (no marker, or one
+    that cannot be read, holds: a declaration is never dropped on a guess)."""
+    if not marker:
+        return True
+    from packaging.markers import (
+        InvalidMarker,
+        Marker,
+        UndefinedComparison,
+        UndefinedEnvironmentName,
+    )
+
+    try:
+        return Marker(marker).evaluate(_environment(python))
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, ValueError):
+        return True
+
+
+def _environment(python: Version) -> dict[str, str]:
+    """What differs from this machine's marker environment (packaging starts from that):
+    ``python`` as the Python version, with ``X.Y.micro`` as its full version unless the
+    running Python is of the same minor version."""
+    minor = f"{python.major}.{python.minor}"
+    if sys.version_info[:2] == (python.major, python.minor):
+        return {}
+    return {"python_version": minor, "python_full_version": f"{minor}.{python.micro}"}
 
 
 def declared_specifiers(decl: Declaration) -> list[SpecifierSet]:
