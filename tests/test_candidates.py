@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from greenbump.candidates import (
     Filters,
+    ReleaseLike,
     UpdateKind,
     eligible,
     find_candidates,
@@ -97,6 +98,23 @@ def test_prereleases_allowed_when_current_is_one() -> None:
     cands = find_candidates(RELEASES, Version("1.2.0rc0"), [SpecifierSet("<2")], PY310)
     assert cands.latest_allowed is not None
     assert str(cands.latest_allowed.version) == "1.2.0rc1"
+
+
+def test_a_constraint_naming_a_prerelease_allows_them() -> None:
+    """``>=0.53b1,<0.54`` (as pip reads it): prereleases count, for the latest too."""
+    releases = [rel("0.52b0"), rel("0.53b1"), rel("0.53b2"), rel("0.54b0")]
+    cands = find_candidates(releases, None, [SpecifierSet(">=0.53b1,<0.54")], PY310)
+    assert cands.latest_allowed == rel("0.53b2") and cands.latest == rel("0.54b0")
+
+
+def test_a_project_with_only_prereleases_has_a_latest() -> None:
+    """Nothing but prereleases published (as sphinxcontrib-towncrier): pip installs the
+    newest, so that is the latest; a final release, once there, wins again."""
+    releases = [rel("0.4.0a0"), rel("0.5.0a0")]
+    cands = find_candidates(releases, None, [], PY310)
+    assert cands.latest == rel("0.5.0a0") and cands.latest_allowed == rel("0.5.0a0")
+    cands = find_candidates([*releases[:1], rel("0.4.1"), releases[1]], None, [], PY310)
+    assert cands.latest == rel("0.4.1")
 
 
 def test_up_to_date_is_not_outdated() -> None:
@@ -201,7 +219,9 @@ def test_candidates_are_the_newest_of_each_filtered_list(
     specs: list[str],
     pre: bool,
 ) -> None:
-    """The top-down search gives what filtering every release and taking the last gives."""
+    """The top-down search gives what filtering every release and taking the last gives,
+    with pip's prerelease rules: allowed when a constraint names one, and the latest (or
+    latest allowed) is a prerelease when no final release qualifies."""
     releases = sorted(
         (Rel(Version(v), yanked=y, requires_python=p) for v, y, p in picked),
         key=lambda r: r.version,
@@ -211,9 +231,16 @@ def test_candidates_are_the_newest_of_each_filtered_list(
     filters = Filters(python=Version("3.10"), now=NOW, allow_prereleases=pre)
     found = find_candidates(releases, now, specifiers, filters)
 
+    named = any(SpecifierSet(s).prereleases for s in specs)
+    filters = Filters(python=Version("3.10"), now=NOW, allow_prereleases=pre or named)
     pool = eligible(releases, filters, now)
-    allowed = [r for r in pool if all(s.contains(r.version, prereleases=True) for s in specifiers)]
-    assert found.latest == (pool[-1] if pool else None)
+    with_pre = eligible(releases, Filters(python=Version("3.10"), now=NOW, allow_prereleases=True))
+
+    def admitted(pool: list[ReleaseLike]) -> list[ReleaseLike]:
+        return [r for r in pool if all(s.contains(r.version, prereleases=True) for s in specifiers)]
+
+    allowed = admitted(pool) or admitted(with_pre)
+    assert found.latest == (pool or with_pre or [None])[-1]
     assert found.latest_allowed == (allowed[-1] if allowed else None)
     if now is None:
         assert (found.latest_patch, found.latest_minor, found.latest_major) == (None, None, None)

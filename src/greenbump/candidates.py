@@ -16,6 +16,7 @@ users read kinds positionally and a surprise "minor" tells them more than a gues
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
@@ -176,8 +177,33 @@ def find_candidates(
     answer is the newest release that qualifies, so the search reads from the newest down
     and stops as soon as every answer is known: a large project lists thousands of
     releases, and a check of 150 packages read all of them for a handful each.
+
+    Prereleases count as pip counts them: when a declared constraint names one
+    (``>=0.53b1``), and, for the latest and the latest allowed, when no final release
+    qualifies at all (a project that has only published prereleases).
     """
-    keep = _Eligible(filters, current)
+    if not filters.allow_prereleases and any(s.prereleases for s in specifiers):
+        filters = dataclasses.replace(filters, allow_prereleases=True)
+    found = _search(releases, current, specifiers, _Eligible(filters, current))
+    if (found.latest is None or found.latest_allowed is None) and not (
+        filters.allow_prereleases or (current is not None and current.is_prerelease)
+    ):
+        with_pre = dataclasses.replace(filters, allow_prereleases=True)
+        pre = _search(releases, current, specifiers, _Eligible(with_pre, current))
+        found = dataclasses.replace(
+            found,
+            latest=found.latest or pre.latest,
+            latest_allowed=found.latest_allowed or pre.latest_allowed,
+        )
+    return found
+
+
+def _search(
+    releases: Sequence[ReleaseLike],
+    current: Version | None,
+    specifiers: Sequence[SpecifierSet],
+    keep: _Eligible,
+) -> Candidates:
     latest = allowed = major = minor = patch = None
     for release in reversed(releases):
         newer = current is not None and release.version > current
