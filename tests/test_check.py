@@ -465,3 +465,40 @@ def test_declarations_for_other_pythons_do_not_hold_back_the_target(
     assert pkgs["alpha"]["latest_allowed"] == allowed
     assert pkgs["alpha"]["declared_in"] == ["requirements.txt:1", "requirements.txt:2"]
     assert pkgs["beta"]["latest_allowed"] == "2.0.0"  # no line applies here: all of them count
+
+
+def test_a_pin_for_a_newer_python_is_judged_for_that_python(
+    tmp_path: Path,
+    vulns: Path,
+    make_index: Callable[..., LocalIndex],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The project supports 3.10, but its lock has omega 2.0.0, which needs 3.12 (a lock
+    that forks by Python version): omega's moves are those open to 3.12, not 1.1.0 below
+    what it has. Its neighbour without a newer-Python pin keeps the project's Python."""
+    index = make_index(
+        [
+            Release("omega", "1.0.0"),
+            Release("omega", "1.1.0"),
+            Release("omega", "2.0.0", requires_python=">=3.12"),
+            Release("omega", "2.1.0", requires_python=">=3.12"),
+            Release("omega", "3.0.0", requires_python=">=3.13"),
+            Release("sigma", "1.0.0"),
+            Release("sigma", "2.0.0", requires_python=">=3.12"),
+        ]
+    )
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text("omega==2.0.0\nsigma==1.0.0\n")
+    code, out, err = _check(
+        capsys,
+        str(root),
+        *("--index-url", index.index_url, "--format", "json", "--python", "3.10"),
+        *("--advisories", str(vulns)),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    pkgs = {p["name"]: p for p in doc["packages"]}
+    assert doc["python"] == "3.10"
+    assert (pkgs["omega"]["latest"], pkgs["omega"]["update_kind"]) == ("2.1.0", "minor")
+    assert (pkgs["sigma"]["latest"], pkgs["sigma"]["update_kind"]) == ("1.0.0", None)

@@ -66,6 +66,25 @@ def admits_python(requires_python: SpecifierSet | None, python: Version) -> bool
     return requires_python is None or requires_python.contains(python, prereleases=True)
 
 
+def python_for(current: ReleaseLike | None, python: Version) -> Version:
+    """The Python a package's candidates are judged for: the target, or, when the release
+    the project has now needs a newer one, the oldest Python that release admits.
+
+    A lock that forks by Python version pins a package at 0.2.4 for 3.12 and newer only; a
+    docs extra pins Sphinx for the Python its build uses. Judged for the project's oldest
+    Python, their latest would be older than what they have, and the move they can make
+    would never show.
+    """
+    spec = None if current is None else current.requires_python
+    if spec is None or admits_python(spec, python):
+        return python
+    try:
+        lowest = lowest_python(spec)
+    except ValueError:
+        return python
+    return max(lowest, python)
+
+
 def wheels_admit(tags: frozenset[tuple[str, str]] | None, python: Version) -> bool:
     """Whether one of a release's wheels (``(interpreter, abi)`` pairs) installs on CPython
     ``python``; ``None`` (an sdist, or no files known) admits every Python."""

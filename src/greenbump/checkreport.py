@@ -7,6 +7,7 @@ Rendering lives in :mod:`greenbump.checkformats`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from greenbump.candidates import Candidates, Filters, ReleaseLike, UpdateKind, find_candidates
+from greenbump.candidates import (
+    Candidates,
+    Filters,
+    ReleaseLike,
+    UpdateKind,
+    find_candidates,
+    python_for,
+)
 from greenbump.names import NormalizedName
 
 if TYPE_CHECKING:  # annotations only: building a report needs neither the index nor advisories
@@ -105,8 +113,15 @@ def build_report(
         candidates = None
         age = None
         if page is not None:
+            current = None if package.current is None else page.release(package.current)
+            python = python_for(current, filters.python)
             candidates = find_candidates(
-                page.releases, package.current, package.specifiers(filters.python), filters
+                page.releases,
+                package.current,
+                package.specifiers(python),
+                filters
+                if python == filters.python
+                else dataclasses.replace(filters, python=python),
             )
             age = _age_days(candidates.latest, now)
         result = vulns.get(package.key)
