@@ -475,7 +475,8 @@ def test_a_pin_for_a_newer_python_is_judged_for_that_python(
 ) -> None:
     """The project supports 3.10, but its lock has omega 2.0.0, which needs 3.12 (a lock
     that forks by Python version): omega's moves are those open to 3.12, not 1.1.0 below
-    what it has. Its neighbour without a newer-Python pin keeps the project's Python."""
+    what it has. Its neighbour without a newer-Python pin keeps the project's Python; an
+    unpinned one whose constraint allows only releases for 3.11 on is judged for 3.11."""
     index = make_index(
         [
             Release("omega", "1.0.0"),
@@ -485,11 +486,14 @@ def test_a_pin_for_a_newer_python_is_judged_for_that_python(
             Release("omega", "3.0.0", requires_python=">=3.13"),
             Release("sigma", "1.0.0"),
             Release("sigma", "2.0.0", requires_python=">=3.12"),
+            Release("tau", "1.0.0"),
+            Release("tau", "2.0.0", requires_python=">=3.11"),
+            Release("tau", "2.1.0", requires_python=">=3.12"),
         ]
     )
     root = tmp_path / "app"
     root.mkdir()
-    (root / "requirements.txt").write_text("omega==2.0.0\nsigma==1.0.0\n")
+    (root / "requirements.txt").write_text("omega==2.0.0\nsigma==1.0.0\ntau>=2.0\n")
     code, out, err = _check(
         capsys,
         str(root),
@@ -502,3 +506,6 @@ def test_a_pin_for_a_newer_python_is_judged_for_that_python(
     assert doc["python"] == "3.10"
     assert (pkgs["omega"]["latest"], pkgs["omega"]["update_kind"]) == ("2.1.0", "minor")
     assert (pkgs["sigma"]["latest"], pkgs["sigma"]["update_kind"]) == ("1.0.0", None)
+    assert (pkgs["omega"]["python"], pkgs["sigma"]["python"]) == ("3.12", "3.10")
+    # unpinned, and every release it allows needs 3.11: judged for 3.11
+    assert (pkgs["tau"]["python"], pkgs["tau"]["latest_allowed"]) == ("3.11", "2.0.0")

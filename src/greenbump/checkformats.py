@@ -89,6 +89,7 @@ def _package_json(item: PackageReport) -> dict[str, Any]:
         "declared_in": [f"{d.file}:{d.line}" for d in item.package.declarations],
         "current": str(item.package.current) if item.package.current else None,
         "current_from": item.package.current_from,
+        "python": str(item.python) if item.python else None,
         "latest": _version_of(cands.latest) if cands else None,
         "latest_allowed": _version_of(cands.latest_allowed) if cands else None,
         "latest_patch": _version_of(cands.latest_patch) if cands else None,

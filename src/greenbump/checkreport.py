@@ -43,6 +43,7 @@ class PackageReport:
     not_checked_reason: str | None  # why vulnerabilities were not (fully) checked
     fix: str | None  # smallest version that fixes every finding
     latest_age_days: int | None
+    python: Version | None = None  # what the candidates were judged for (see build_report)
 
     @property
     def vulnerable(self) -> bool:
@@ -110,11 +111,10 @@ def build_report(
     reports = []
     for package in packages:
         page = pages.get(package.key)
-        candidates = None
+        candidates = python = None
         age = None
         if page is not None:
-            current = None if package.current is None else page.release(package.current)
-            python = python_for(current, filters.python)
+            python = python_for(_anchor(page, package, filters.python), filters.python)
             candidates = find_candidates(
                 page.releases,
                 package.current,
@@ -130,7 +130,7 @@ def build_report(
         if result is not None and result.vulnerable:
             available = [str(v) for v in page.versions] if page is not None else None
             fix = result.fix(available)
-        reports.append(PackageReport(package, candidates, result, reason, fix, age))
+        reports.append(PackageReport(package, candidates, result, reason, fix, age, python))
     return CheckReport(
         project=project,
         python=filters.python,
@@ -149,6 +149,21 @@ def _not_checked_reason(package: Package, result: CheckResult | None) -> str | N
         return "the advisory source gave no answer"
     if not result.checked:
         return result.reason or "the advisory source could not check it"
+    return None
+
+
+def _anchor(page: ProjectPage, package: Package, python: Version) -> ReleaseLike | None:
+    """The release that says which Python a package is used on: its current one, else the
+    oldest its declarations allow (a docs group's ``sphinx>=8.2.3`` needs 3.11, whatever
+    the project's oldest Python is)."""
+    if package.current is not None:
+        return page.release(package.current)
+    specifiers = package.specifiers(python)
+    if not specifiers:
+        return None
+    for version in page.versions:
+        if all(s.contains(version, prereleases=True) for s in specifiers):
+            return page.release(version)
     return None
 
 
