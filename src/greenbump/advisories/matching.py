@@ -209,7 +209,9 @@ def check(
 
     Withdrawn records are ignored. A version that is not PEP 440 is only compared with the
     explicit ``versions`` lists; if the package has any advisory, the result is then
-    ``checked=False`` because its ranges could not be evaluated.
+    ``checked=False`` because its ranges could not be evaluated. So is the result of a
+    version that an advisory's readable parts do not hit while one of its ranges could not
+    be read (``fixed: 0.2.0-n653``): that range might hold it.
     """
     key = canonicalize_name(package)
     live = [a for a in advisories if a.withdrawn is None and a.for_package(key) is not None]
@@ -232,7 +234,21 @@ def check(
         return CheckResult(key, version, False, reason, findings, tuple(notes), tuple(live))
     matched = [a for a in live if a.affects(key, parsed)]
     findings = build_findings(key, version, matched)
+    unsure = [a for a in live if _problems(a, key) and all(a is not m for m in matched)]
+    if unsure:
+        # A range that cannot be evaluated might hold this version: not "none known".
+        first = unsure[0]
+        reason = (
+            f"{', '.join(a.id for a in unsure)}: could not be fully evaluated "
+            f"({_problems(first, key)[0].split(': ', 1)[-1]})"
+        )
+        return CheckResult(key, version, False, reason, findings, tuple(notes), tuple(live))
     return CheckResult(key, version, True, None, findings, tuple(notes), tuple(live))
+
+
+def _problems(advisory: Advisory, key: NormalizedName) -> tuple[str, ...]:
+    entry = advisory.for_package(key)
+    return () if entry is None else entry.problems
 
 
 def smallest_fix(
