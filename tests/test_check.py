@@ -509,3 +509,45 @@ def test_a_pin_for_a_newer_python_is_judged_for_that_python(
     assert (pkgs["omega"]["python"], pkgs["sigma"]["python"]) == ("3.12", "3.10")
     # unpinned, and every release it allows needs 3.11: judged for 3.11
     assert (pkgs["tau"]["python"], pkgs["tau"]["latest_allowed"]) == ("3.11", "2.0.0")
+
+
+def test_a_lock_that_forks_by_python_gives_the_target_its_own_pin(
+    tmp_path: Path,
+    vulns: Path,
+    make_index: Callable[..., LocalIndex],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uv locks omega twice, one version per fork of the resolution: the current version is
+    the one whose ``resolution-markers`` hold for the target Python."""
+    index = make_index([Release("omega", v) for v in ("1.0.0", "1.1.0", "2.0.0", "2.1.0")])
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["omega"]\n'
+    )
+    (root / "uv.lock").write_text(
+        'version = 1\nrequires-python = ">=3.10"\n\n'
+        '[[package]]\nname = "omega"\nversion = "1.0.0"\n'
+        'source = { registry = "https://index.invalid/simple" }\n'
+        "resolution-markers = [\"python_full_version < '3.11'\"]\n\n"
+        '[[package]]\nname = "omega"\nversion = "2.0.0"\n'
+        'source = { registry = "https://index.invalid/simple" }\n'
+        "resolution-markers = [\"python_full_version >= '3.12'\", "
+        "\"python_full_version == '3.11.*'\"]\n"
+    )
+
+    def current(python: str) -> tuple[str, str, str]:
+        code, out, err = _check(
+            capsys,
+            str(root),
+            *("--index-url", index.index_url, "--format", "json", "--python", python),
+            *("--advisories", str(vulns)),
+        )
+        assert code == 0, err
+        (omega,) = json.loads(out)["packages"]
+        return omega["current"], omega["current_from"], omega["latest_patch"] or "-"
+
+    assert current("3.10") == ("1.0.0", "uv.lock:6", "-")
+    assert current("3.11") == ("2.0.0", "uv.lock:12", "-")
+    assert current("3.13") == ("2.0.0", "uv.lock:12", "-")

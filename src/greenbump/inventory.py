@@ -113,13 +113,20 @@ def declared_specifiers(decl: Declaration) -> list[SpecifierSet]:
         return []
 
 
-def build_inventory(project: Project) -> list[Package]:
-    """Packages of ``project``, direct ones first, each sorted by name."""
+def build_inventory(project: Project, python: Version | None = None) -> list[Package]:
+    """Packages of ``project``, direct ones first, each sorted by name.
+
+    A package's current version is the first pin found for it, preferring, with ``python``,
+    one whose environment marker holds for that Python: a lock that forks by Python version
+    (uv's ``resolution-markers``, Poetry's ``markers``) pins Sphinx 8.1.3 for 3.10 and 8.2.3
+    for 3.11 on.
+    """
     decls: dict[NormalizedName, list[Declaration]] = {}
     pins: dict[NormalizedName, tuple[str, str]] = {}
+    held: set[NormalizedName] = set()  # pins whose marker holds for ``python``
     direct: set[NormalizedName] = set()
     for dep_file in project.files:
-        _collect_pins(project, dep_file, pins)
+        _collect_pins(project, dep_file, pins, held, python)
         for decl in dep_file.declarations:
             decls.setdefault(decl.key, []).append(decl)
             if not dep_file.kind.is_lock and not decl.is_constraint:
@@ -141,7 +148,11 @@ def build_inventory(project: Project) -> list[Package]:
 
 
 def _collect_pins(
-    project: Project, dep_file: DependencyFile, pins: dict[NormalizedName, tuple[str, str]]
+    project: Project,
+    dep_file: DependencyFile,
+    pins: dict[NormalizedName, tuple[str, str]],
+    held: set[NormalizedName],
+    python: Version | None,
 ) -> None:
     sources: Iterable[DependencyFile] = (dep_file,)
     lock = project.lock_for(dep_file) if not dep_file.kind.is_lock else None
@@ -149,8 +160,13 @@ def _collect_pins(
         sources = (lock, dep_file)
     for source in sources:
         for decl in source.declarations:
-            if decl.locked is not None and decl.url is None:
-                pins.setdefault(decl.key, (decl.locked, f"{decl.file}:{decl.line}"))
+            if decl.locked is None or decl.url is not None or decl.key in held:
+                continue
+            holds = python is None or marker_holds(decl.marker, python)
+            if decl.key not in pins or holds:
+                pins[decl.key] = (decl.locked, f"{decl.file}:{decl.line}")
+            if holds:
+                held.add(decl.key)
 
 
 def _version(text: str | None) -> Version | None:

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
 def _checked(args: argparse.Namespace) -> int:
     project = load_project(args.path)
     settings = load_settings(project.root)
-    packages = build_inventory(project)
+    python = target_python(args.python or settings.get("python"), project)
+    packages = build_inventory(project, python)
     asked = sum(1 for p in packages if p.from_index)
     with (
         progress_bar("querying the index", asked) as advance,
@@ -57,7 +58,7 @@ def _checked(args: argparse.Namespace) -> int:
         from greenbump.candidates import Filters  # while the index answers
 
         filters = Filters(
-            python=target_python(args.python or settings.get("python"), project),
+            python=python,
             allow_prereleases=bool(args.allow_prereleases or settings.get("allow-prereleases")),
         )
         source = advisory_source(args.advisories or settings.get("advisories"), args.osv_api)

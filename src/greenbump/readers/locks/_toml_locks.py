@@ -59,6 +59,7 @@ def parse_uv_lock(text: str, path: PurePosixPath) -> DependencyFile:
     decls = []
     for package in packages:
         url, editable = _uv_source(package, path)
+        forks = str_list(package.table.get("resolution-markers"))
         decls.append(
             _declaration(
                 package,
@@ -67,6 +68,8 @@ def parse_uv_lock(text: str, path: PurePosixPath) -> DependencyFile:
                 url=url,
                 editable=editable,
                 hashes=_uv_hashes(package.table),
+                # a package locked at several versions, one per fork of the resolution
+                marker=" or ".join(f"({m})" for m in forks) if forks else None,
             )
         )
     return DependencyFile(path=path, kind=FileKind.UV_LOCK, text=text, declarations=tuple(decls))
