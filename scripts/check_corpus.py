@@ -7,12 +7,23 @@ advisory database; the table lists the exit code, the time and the summary, then
 that did not exit 0 with its message. Exit codes other than 0, 2 and 3, or a traceback, are
 bugs; so is a JSON report that does not parse.
 
+Every package of every report is then looked at: a latest version below the current one is
+listed (it hides the moves a package has). With ``--against-json``, each package's latest is
+also compared with a second opinion: the newest final release the index's per-project JSON
+API (pip's built-in default, asked at run time) lists as not yanked, admitting the package's
+``python`` by ``requires-python`` and by its wheels' tags (or having an sdist). Projects that
+have published only prereleases differ by design (greenbump then gives the newest
+prerelease, as pip would install it).
+
     .venv/bin/python scripts/check_corpus.py [../shared/corpus] [--limit N] [--json FILE]
+        [--against-json]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +32,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 GREENBUMP = Path(sys.executable).parent / "greenbump"
 MANIFESTS = ("pyproject.toml", "Pipfile")
@@ -47,9 +62,14 @@ def main() -> int:
     parser.add_argument("corpus", nargs="?", type=Path, default=default)
     parser.add_argument("--limit", type=int, help="only the first N projects")
     parser.add_argument("--json", type=Path, help="also write every run's outcome here")
+    parser.add_argument(
+        "--against-json", action="store_true", help="compare latest versions with the JSON API"
+    )
     args = parser.parse_args()
+    latest: dict[tuple[str, str], str] = {}  # (package, python) -> latest, from every report
     todo = projects(args.corpus)[: args.limit]
-    rows, bad = [], []
+    rows: list[dict[str, Any]] = []
+    bad: list[str] = []
     with tempfile.TemporaryDirectory(prefix="greenbump-corpus-") as tmp:
         env = dict(os.environ, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
         for number, (source, whole) in enumerate(todo):
@@ -70,7 +90,9 @@ def main() -> int:
             summary: object = None
             if done.returncode in (0, 1):
                 try:
-                    summary = json.loads(done.stdout)["summary"]
+                    report = json.loads(done.stdout)
+                    summary = report["summary"]
+                    note_packages(name, report["packages"], latest)
                 except (ValueError, KeyError) as exc:
                     summary = f"unreadable report: {exc}"
                     bad.append(name)
@@ -103,9 +125,78 @@ def main() -> int:
             print(f"- exit {row['exit']} {row['project']}: {last}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    if args.against_json:
+        compare_with_json_api(latest)
     if bad:
         print(f"crashed or unreadable: {', '.join(bad)}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def note_packages(
+    project: str, packages: list[dict[str, Any]], latest: dict[tuple[str, str], str]
+) -> None:
+    """Print packages whose latest is below their current version; remember each latest."""
+    for package in packages:
+        current, newest, python = package["current"], package["latest"], package["python"]
+        if current and newest and Version(current) > Version(newest):
+            print(f"- {project}: {package['name']} {current} is newer than latest {newest}")
+        if newest and python:
+            latest.setdefault((package["name"], python), newest)
+
+
+def compare_with_json_api(latest: dict[tuple[str, str], str]) -> None:
+    """Print every (package, python) whose latest differs from the JSON API's answer."""
+    import httpx
+    from pip._internal.models.index import PyPI  # pip's built-in default, read at run time
+
+    def second_opinion(item: tuple[tuple[str, str], str]) -> tuple[str, str, str, str] | None:
+        (name, python), newest = item
+        answer = client.get(f"{PyPI.pypi_url}/{name}/json")
+        if answer.status_code != 200:
+            return name, python, newest, f"HTTP {answer.status_code}"
+        expected = _newest_final(answer.json()["releases"], Version(python))
+        if expected == Version(newest):
+            return None
+        return name, python, newest, str(expected)
+
+    with (
+        httpx.Client(timeout=60, follow_redirects=True) as client,
+        concurrent.futures.ThreadPoolExecutor(8) as pool,
+    ):
+        differ = [d for d in pool.map(second_opinion, sorted(latest.items())) if d is not None]
+    print(f"{len(latest)} latest versions compared with the JSON API; {len(differ)} differ")
+    for name, python, newest, other in differ:
+        print(f"- {name} (Python {python}): greenbump {newest}, JSON API {other}")
+
+
+def _newest_final(releases: dict[str, list[dict[str, Any]]], python: Version) -> Version | None:
+    best = None
+    for text, files in releases.items():
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        usable = [f for f in files if not f.get("yanked") and _admits(f, python)]
+        if not version.is_prerelease and usable and (best is None or version > best):
+            best = version
+    return best
+
+
+def _admits(file: dict[str, Any], python: Version) -> bool:
+    spec = file.get("requires_python")
+    with contextlib.suppress(InvalidSpecifier):
+        if spec and not SpecifierSet(spec).contains(python, prereleases=True):
+            return False
+    name = file["filename"]
+    if not name.endswith(".whl"):
+        return True
+    interpreters, abi = name[:-4].split("-")[-3:-1]
+    for tag in interpreters.split("."):
+        if tag.startswith("py3") or tag == f"cp3{python.minor}":
+            return True
+        if tag.startswith("cp3") and abi == "abi3" and int(tag[3:] or 0) <= python.minor:
+            return True
+    return False
 
 
 if __name__ == "__main__":

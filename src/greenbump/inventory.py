@@ -122,25 +122,24 @@ def build_inventory(project: Project, python: Version | None = None) -> list[Pac
     for 3.11 on.
     """
     decls: dict[NormalizedName, list[Declaration]] = {}
-    pins: dict[NormalizedName, tuple[str, str]] = {}
-    held: set[NormalizedName] = set()  # pins whose marker holds for ``python``
+    pins: dict[NormalizedName, list[Declaration]] = {}  # in the order they are found
     direct: set[NormalizedName] = set()
     for dep_file in project.files:
-        _collect_pins(project, dep_file, pins, held, python)
+        _collect_pins(project, dep_file, pins)
         for decl in dep_file.declarations:
             decls.setdefault(decl.key, []).append(decl)
             if not dep_file.kind.is_lock and not decl.is_constraint:
                 direct.add(decl.key)
     packages = []
     for key, found in decls.items():
-        version, source = pins.get(key, (None, None))
+        pin = _current_pin(pins.get(key, []), python)
         packages.append(
             Package(
                 key=key,
                 name=found[0].name,
                 declarations=tuple(found),
-                current=_version(version),
-                current_from=source,
+                current=None if pin is None else _version(pin.locked),
+                current_from=None if pin is None else f"{pin.file}:{pin.line}",
                 direct=key in direct,
             )
         )
@@ -148,11 +147,7 @@ def build_inventory(project: Project, python: Version | None = None) -> list[Pac
 
 
 def _collect_pins(
-    project: Project,
-    dep_file: DependencyFile,
-    pins: dict[NormalizedName, tuple[str, str]],
-    held: set[NormalizedName],
-    python: Version | None,
+    project: Project, dep_file: DependencyFile, pins: dict[NormalizedName, list[Declaration]]
 ) -> None:
     sources: Iterable[DependencyFile] = (dep_file,)
     lock = project.lock_for(dep_file) if not dep_file.kind.is_lock else None
@@ -160,13 +155,16 @@ def _collect_pins(
         sources = (lock, dep_file)
     for source in sources:
         for decl in source.declarations:
-            if decl.locked is None or decl.url is not None or decl.key in held:
-                continue
-            holds = python is None or marker_holds(decl.marker, python)
-            if decl.key not in pins or holds:
-                pins[decl.key] = (decl.locked, f"{decl.file}:{decl.line}")
-            if holds:
-                held.add(decl.key)
+            if decl.locked is not None and decl.url is None:
+                pins.setdefault(decl.key, []).append(decl)
+
+
+def _current_pin(found: list[Declaration], python: Version | None) -> Declaration | None:
+    """The first pin, or the first whose marker holds for ``python`` when they differ
+    (markers are read only then: most packages have one pin, or one version)."""
+    if python is None or len({decl.locked for decl in found}) < 2:
+        return found[0] if found else None
+    return next((d for d in found if marker_holds(d.marker, python)), found[0])
 
 
 def _version(text: str | None) -> Version | None:
