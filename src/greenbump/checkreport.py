@@ -106,7 +106,14 @@ def build_report(
     filters: Filters,
     advisory_source: str,
 ) -> CheckReport:
-    """Combine the inventory, the index pages and the advisory results."""
+    """Combine the inventory, the index pages and the advisory results.
+
+    Each package is judged for the target Python, unless what it uses needs a newer one: its
+    current release (a lock that forks by Python version pins it for 3.12 on), or, unpinned
+    and with nothing allowed on the target, the oldest release its declarations allow. It is
+    judged for the oldest Python that release admits then, so its latest is never below what
+    it has or allows.
+    """
     now = filters.now or dt.datetime.now(dt.timezone.utc)
     reports = []
     for package in packages:
@@ -114,15 +121,15 @@ def build_report(
         candidates = python = None
         age = None
         if page is not None:
-            python = python_for(_anchor(page, package, filters.python), filters.python)
-            candidates = find_candidates(
-                page.releases,
-                package.current,
-                package.specifiers(python),
-                filters
-                if python == filters.python
-                else dataclasses.replace(filters, python=python),
-            )
+            current = None if package.current is None else page.release(package.current)
+            python = python_for(current, filters.python)
+            candidates = _candidates(page, package, filters, python)
+            if package.current is None and candidates.latest_allowed is None:
+                # Nothing allowed on this Python: maybe every allowed release needs a newer one.
+                oldest = python_for(_oldest_allowed(page, package, python), python)
+                if oldest != python:
+                    python = oldest
+                    candidates = _candidates(page, package, filters, python)
             age = _age_days(candidates.latest, now)
         result = vulns.get(package.key)
         reason = _not_checked_reason(package, result)
@@ -152,12 +159,19 @@ def _not_checked_reason(package: Package, result: CheckResult | None) -> str | N
     return None
 
 
-def _anchor(page: ProjectPage, package: Package, python: Version) -> ReleaseLike | None:
-    """The release that says which Python a package is used on: its current one, else the
-    oldest its declarations allow (a docs group's ``sphinx>=8.2.3`` needs 3.11, whatever
-    the project's oldest Python is)."""
-    if package.current is not None:
-        return page.release(package.current)
+def _candidates(
+    page: ProjectPage, package: Package, filters: Filters, python: Version
+) -> Candidates:
+    """A package's candidates judged for ``python`` (see :func:`build_report`)."""
+    if python != filters.python:
+        filters = dataclasses.replace(filters, python=python)
+    return find_candidates(page.releases, package.current, package.specifiers(python), filters)
+
+
+def _oldest_allowed(page: ProjectPage, package: Package, python: Version) -> ReleaseLike | None:
+    """The oldest release a package's declarations allow: what says which Python an
+    unpinned package is used on (a docs group's ``sphinx>=9.1`` needs 3.12, whatever the
+    project's oldest Python is)."""
     specifiers = package.specifiers(python)
     if not specifiers:
         return None
