@@ -912,7 +912,11 @@ def test_withdrawn_and_same_id_in_two_files(tmp_path: Path) -> None:
     assert kept.withdrawn is not None
 
 
-def test_malformed_files_are_skipped_with_warnings(tmp_path: Path) -> None:
+def test_malformed_files_leave_their_packages_not_checked(tmp_path: Path) -> None:
+    """A record that cannot be read might say anything about its package: what the others
+    say is still found, but the package is not checked, never clean. A broken record whose
+    package names cannot be picked out (a name on the line after its key) concerns the
+    packages it mentions at all."""
     folder = tmp_path / "db"
     folder.mkdir()
     (folder / "BAD-1.yaml").write_text(
@@ -929,17 +933,25 @@ def test_malformed_files_are_skipped_with_warnings(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (folder / "BAD-4.yaml").write_bytes(b"\xff\xfe name: demo\naffected: x\n")
+    (folder / "BAD-5.yaml").write_text(
+        "id: BAD-5\naffected:\n- package:\n    name:\n      demo-two\n  ranges: [\n", "utf-8"
+    )
     write_json(folder, record("GOOD-1", pkg("demo", ("introduced", "0"), ("fixed", "2.0"))))
     source = OsvDirectory(folder)
     result = one(source, "demo", "1.0")
-    assert result.checked and ids(result) == ["GOOD-1"]
+    assert not result.checked and ids(result) == ["GOOD-1"]
+    reason = result.reason or ""
+    assert "BAD-1.yaml: skipped: not valid YAML at line 4" in reason
+    assert reason.endswith("(and 3 more)")
     assert len(result.warnings) == 4
     assert all("skipped" in w for w in result.warnings)
     assert any("BAD-3.json" in w and "ranges must be a list" in w for w in result.warnings)
     assert any("BAD-1.yaml: skipped: not valid YAML at line 4" in w for w in result.warnings)
     assert any("BAD-2.json: skipped: not valid JSON at line 1" in w for w in result.warnings)
-    assert len(source.warnings) == 4
-    assert one(source, "unrelated", "1.0").warnings == ()
+    assert len(source.warnings) == 5
+    assert one(source, "unrelated", "1.0").safe
+    other = one(source, "demo_two", "1.0")
+    assert not other.checked and "BAD-5.yaml: skipped" in (other.reason or "")
 
 
 def test_missing_path_is_input_error(tmp_path: Path) -> None:

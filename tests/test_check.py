@@ -551,3 +551,35 @@ def test_a_lock_that_forks_by_python_gives_the_target_its_own_pin(
     assert current("3.10") == ("1.0.0", "uv.lock:6", "-")
     assert current("3.11") == ("2.0.0", "uv.lock:12", "-")
     assert current("3.13") == ("2.0.0", "uv.lock:12", "-")
+
+
+def test_a_local_advisory_database_is_indexed_once_per_user(
+    project: Path, vulns: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first check keeps which file names which package, and the records it read, in the
+    user cache; the next one looks at the files only to see that they did not change (a
+    record rewritten to the same size and time is not read again), and one that changed is
+    read again."""
+    argv = [str(project), "--index-url", local_index.index_url, "--advisories", str(vulns)]
+
+    def alpha_ids() -> list[str]:
+        code, out, err = _check(capsys, *argv, "--format", "json")
+        assert code == 0, err
+        (alpha,) = (p for p in json.loads(out)["packages"] if p["name"] == "alpha")
+        return [v["id"] for v in alpha["vulnerabilities"]]
+
+    assert alpha_ids() == ["PYSEC-2099-1"]
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "greenbump" / "advisories"
+    assert len(list(cache.glob("osv-index-*.json"))) == 1
+    for record in vulns.glob("*.json"):
+        before = record.stat()
+        broken = b'{"affected": [{"package": {"name": "alpha"'
+        record.write_bytes(broken.ljust(before.st_size))  # not JSON any more
+        os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert alpha_ids() == ["PYSEC-2099-1"]  # answered from the cache
+    for record in vulns.glob("*.json"):  # changed: read again, and now unreadable
+        os.utime(record, ns=(0, 0))
+    code, out, err = _check(capsys, *argv, "--format", "json")
+    (alpha,) = (p for p in json.loads(out)["packages"] if p["name"] == "alpha")
+    assert (code, alpha["vulnerabilities_checked"]) == (0, False), err
+    assert "GHSA-aaaa-bbbb-cccc.json: skipped: not valid JSON" in alpha["not_checked_reason"]

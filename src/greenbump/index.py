@@ -60,10 +60,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
-import platformdirs
 from packaging.version import Version
 
 from greenbump import __version__
+from greenbump.dirs import user_cache
 from greenbump.errors import ExternalError, InputError
 from greenbump.indexconfig import IndexConfig, IndexUrl
 from greenbump.names import NormalizedName, canonicalize_name
@@ -434,7 +434,7 @@ def _charset(content_type: str) -> str:
 
 def default_cache_dir() -> Path:
     """``user_cache_dir("greenbump")/http``: per user, survives runs, safe to delete."""
-    return Path(platformdirs.user_cache_dir("greenbump")) / "http"
+    return user_cache("http")
 
 
 class IndexClient:

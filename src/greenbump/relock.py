@@ -92,6 +92,7 @@ from typing import Any, TypeVar
 from packaging.version import InvalidVersion, Version
 
 from greenbump import proc
+from greenbump.dirs import user_cache
 from greenbump.envs import bin_dir, uv_binary, uv_cache_usable
 from greenbump.errors import ExternalError, GreenbumpError
 from greenbump.indexconfig import (
@@ -321,9 +322,7 @@ def tools_dir() -> Path:
     override = os.environ.get(TOOLS_DIR_VARIABLE)
     if override:
         return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("greenbump")) / "tools"
+    return user_cache("tools")
 
 
 def ensure_tool(name: str, requirement: str, index: IndexConfig, *, timeout: float = 600) -> Path:

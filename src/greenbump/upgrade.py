@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import platformdirs
 from packaging.version import Version
 
 from greenbump.advisories import CheckResult
 from greenbump.apply import ParsedFiles, apply_upgrade
+from greenbump.dirs import user_cache
 from greenbump.envs import EnvBuilder, installed_files
 from greenbump.errors import ExternalError, GateFailed, InputError
 from greenbump.evidence import probe_result
@@ -695,7 +695,7 @@ def _trial_logger(log: RunLog) -> Callable[[Trial], None]:
 
 def _envs_root(project: Project) -> Path:
     """Per project, in the user cache dir: environments and remembered test outcomes."""
-    return Path(platformdirs.user_cache_dir("greenbump")) / "envs" / _slug(project.root)
+    return user_cache("envs", _slug(project.root))
 
 
 def _is_package(root: Path) -> bool:

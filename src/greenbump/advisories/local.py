@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -77,6 +78,15 @@ def scan_names(data: bytes) -> frozenset[NormalizedName] | None:
             return None
         names.add(canonicalize_name(value.decode("ascii")))
     return frozenset(names) if names else None
+
+
+_WORD = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _mentioned(data: bytes) -> frozenset[NormalizedName]:
+    """Every word of a record that cannot be parsed, as a package name: the packages it can
+    be about (a record about a package names it), so that only theirs are not checked."""
+    return frozenset(canonicalize_name(w.decode("ascii")) for w in _WORD.findall(data))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,7 +294,12 @@ class OsvDirectory(AdvisorySource):
         results: dict[PackageKey, CheckResult] = {}
         for name, version in keys:
             advisories, warnings = self._advisories_and_warnings(name)
-            results[(name, version)] = check(name, version, advisories, warnings=warnings)
+            result = check(name, version, advisories, warnings=warnings)
+            if warnings and result.checked:
+                # A record of this package could not be read: what it says is unknown.
+                more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+                result = dataclasses.replace(result, checked=False, reason=warnings[0] + more)
+            results[(name, version)] = result
         self._save_cache()
         return results
 
@@ -371,12 +386,16 @@ class OsvDirectory(AdvisorySource):
         with self._tree.reader() as read:
             for member in todo:
                 entry = entries[member]
+                data = None
                 try:
-                    doc = load_document(read(member), member)
+                    data = read(member)
+                    doc = load_document(data, member)
                     entry.advisory = parse_advisory(doc, self._tree.where(member))
                 except (OSError, AdvisoryFormatError) as exc:
                     entry.error = _reason(exc)
                     self._warn(member, entry.error)
+                    if entry.names is None and data is not None:
+                        entry.names = _mentioned(data)
 
     def _advisories_and_warnings(
         self, name: NormalizedName
@@ -387,7 +406,7 @@ class OsvDirectory(AdvisorySource):
         for member in self._by_name.get(name, []) + self._unscannable:
             entry = entries[member]
             if entry.error is not None:
-                if entry.names:  # the scan says the broken file names this package
+                if entry.names is None or name in entry.names:  # it may be about this package
                     warnings.append(f"{self._tree.where(member)}: skipped: {entry.error}")
                 continue
             if entry.advisory is not None and entry.advisory.for_package(name) is not None:
