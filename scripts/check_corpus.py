@@ -155,8 +155,8 @@ def compare_with_json_api(latest: dict[tuple[str, str], str]) -> None:
         if answer.status_code != 200:
             return name, python, newest, f"HTTP {answer.status_code}"
         expected = _newest_final(answer.json()["releases"], Version(python))
-        if expected == Version(newest):
-            return None
+        if expected == Version(newest) or (expected is None and Version(newest).is_prerelease):
+            return None  # the same, or a project with only prereleases (see the docstring)
         return name, python, newest, str(expected)
 
     with (
