@@ -595,23 +595,27 @@ def test_merged_indexes_offer_a_release_any_of_them_can_install(
     """pip merges its indexes' files: a wheel folder listed as an extra index that holds
     only omega 2.0.0's CPython 3.11 wheel, and an extra index that yanked sigma 2.0.0, do
     not hide what the main index serves (omega 2.0.0 for any Python, sigma 2.0.0 not
-    yanked), though extra indexes are searched first."""
+    yanked), though extra indexes are searched first. Only files not yanked count: the
+    index's yanked tau 2.0.0 beside the folder's CPython 3.11 wheel is nothing for 3.10."""
     main_index = make_index(
         [Release(name, v) for name in ("omega", "sigma") for v in ("1.0.0", "2.0.0")]
+        + [Release("tau", "1.0.0"), Release("tau", "2.0.0", yanked=True)]
     )
     yanking = make_index([Release("sigma", "1.0.0"), Release("sigma", "2.0.0", yanked="oops")])
     folder = tmp_path / "wheels"
-    (folder / "omega").mkdir(parents=True)
-    wheel = "omega-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl"
-    (folder / "omega" / wheel).write_bytes(b"")
+    for name in ("omega", "tau"):
+        (folder / name).mkdir(parents=True)
+        wheel = f"{name}-2.0.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+        (folder / name / wheel).write_bytes(b"")
     monkeypatch.setenv("PIP_INDEX_URL", main_index.index_url)
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", f"{folder.as_uri()} {yanking.index_url}")
     root = tmp_path / "app"
     root.mkdir()
-    (root / "requirements.txt").write_text("omega==1.0.0\nsigma==1.0.0\n")
+    (root / "requirements.txt").write_text("omega==1.0.0\nsigma==1.0.0\ntau==1.0.0\n")
     code, out, err = _check(
         capsys, str(root), "--format", "json", "--python", "3.10", "--advisories", str(vulns)
     )
     assert code == 0, err
     latest = {p["name"]: p["latest"] for p in json.loads(out)["packages"]}
-    assert latest == {"omega": "2.0.0", "sigma": "2.0.0"}
+    # tau 2.0.0: yanked on the main index, and the folder's wheel is for 3.11 only
+    assert latest == {"omega": "2.0.0", "sigma": "2.0.0", "tau": "1.0.0"}

@@ -777,8 +777,8 @@ def merge_releases(listings: Iterable[Sequence[Release]]) -> Sequence[Release]:
     age, cooldowns and the Python check still work (a wheel folder that lists a release
     without saying it needs Python 3.11 must not make it a candidate for 3.10). What installs
     is any location's file, as pip merges them: a release's wheel tags are those of every
-    location (a folder holding only its cp311 wheel must not hide the index's cp310 wheels
-    and sdist), and it is yanked only where every location yanks it.
+    location that has not yanked it (a folder holding only its cp311 wheel must not hide the
+    index's cp310 wheels and sdist), and it is yanked only where every location yanks it.
     """
     listings = list(listings)
     if len(listings) == 1:  # the usual case: nothing to merge
@@ -789,8 +789,7 @@ def merge_releases(listings: Iterable[Sequence[Release]]) -> Sequence[Release]:
     chosen: dict[Version, Release] = {}
     times: dict[Version, dt.datetime] = {}
     pythons: dict[Version, SpecifierSet] = {}
-    tags: dict[Version, frozenset[tuple[str, str]] | None] = {}
-    installable: set[Version] = set()  # not yanked somewhere
+    tags: dict[Version, frozenset[tuple[str, str]] | None] = {}  # where it is not yanked
     for listing in listings:
         for release in listing:
             version = release.version
@@ -798,13 +797,12 @@ def merge_releases(listings: Iterable[Sequence[Release]]) -> Sequence[Release]:
                 times[version] = max(release.upload_time, times.get(version, release.upload_time))
             if release.requires_python is not None and not release.yanked:
                 pythons.setdefault(version, release.requires_python)
-            if version not in chosen:
-                tags[version] = release.wheel_tags
-            else:
-                mine, theirs = tags[version], release.wheel_tags
-                tags[version] = None if mine is None or theirs is None else mine | theirs
             if not release.yanked:
-                installable.add(version)
+                if version not in tags:
+                    tags[version] = release.wheel_tags
+                elif (mine := tags[version]) is not None:
+                    theirs = release.wheel_tags
+                    tags[version] = None if theirs is None else mine | theirs
             chosen.setdefault(version, release)
     releases = []
     for version in sorted(chosen):
@@ -813,10 +811,10 @@ def merge_releases(listings: Iterable[Sequence[Release]]) -> Sequence[Release]:
             release = dataclasses.replace(release, upload_time=times[version])
         if release.requires_python is None and version in pythons:
             release = dataclasses.replace(release, requires_python=pythons[version])
-        if release.wheel_tags != tags[version]:
-            release = dataclasses.replace(release, wheel_tags=tags[version])
-        if release.yanked and version in installable:
-            release = dataclasses.replace(release, yanked=False, yanked_reason=None)
+        if version in tags and (release.yanked or release.wheel_tags != tags[version]):
+            release = dataclasses.replace(
+                release, wheel_tags=tags[version], yanked=False, yanked_reason=None
+            )
         releases.append(release)
     return tuple(releases)
 
