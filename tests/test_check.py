@@ -619,3 +619,34 @@ def test_merged_indexes_offer_a_release_any_of_them_can_install(
     latest = {p["name"]: p["latest"] for p in json.loads(out)["packages"]}
     # tau 2.0.0: yanked on the main index, and the folder's wheel is for 3.11 only
     assert latest == {"omega": "2.0.0", "sigma": "2.0.0", "tau": "1.0.0"}
+
+
+def test_the_fix_named_is_one_the_project_can_install(
+    tmp_path: Path,
+    vulns: Path,
+    make_index: Callable[..., LocalIndex],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """alpha 1.0.0 is fixed in 1.1.0, but the index yanked 1.1.0 and 1.2.0 needs a newer
+    Python than the target: the fix named is 1.3.0."""
+    index = make_index(
+        [
+            Release("alpha", "1.0.0"),
+            Release("alpha", "1.1.0", yanked="broken"),
+            Release("alpha", "1.2.0", requires_python=">=3.99"),
+            Release("alpha", "1.3.0"),
+        ]
+    )
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text("alpha==1.0.0\n")
+    code, out, err = _check(
+        capsys,
+        str(root),
+        *("--index-url", index.index_url, "--format", "json", "--python", "3.11"),
+        *("--advisories", str(vulns)),
+    )
+    assert code == 0, err
+    (alpha,) = json.loads(out)["packages"]
+    assert alpha["vulnerabilities"][0]["fixed_versions"] == ["1.1.0"]
+    assert alpha["fix"] == "1.3.0"

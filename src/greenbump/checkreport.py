@@ -20,6 +20,7 @@ from greenbump.candidates import (
     Filters,
     ReleaseLike,
     UpdateKind,
+    eligible,
     find_candidates,
     python_for,
 )
@@ -135,8 +136,9 @@ def build_report(
         reason = _not_checked_reason(package, result)
         fix = None
         if result is not None and result.vulnerable:
-            available = [str(v) for v in page.versions] if page is not None else None
-            fix = result.fix(available)
+            fix = _fix(
+                result, page, package, dataclasses.replace(filters, python=python or filters.python)
+            )
         reports.append(PackageReport(package, candidates, result, reason, fix, age, python))
     return CheckReport(
         project=project,
@@ -179,6 +181,19 @@ def _oldest_allowed(page: ProjectPage, package: Package, python: Version) -> Rel
         if all(s.contains(version, prereleases=True) for s in specifiers):
             return page.release(version)
     return None
+
+
+def _fix(
+    result: CheckResult, page: ProjectPage | None, package: Package, filters: Filters
+) -> str | None:
+    """The smallest release above the current one that no known advisory hits, among those
+    installable on the package's Python and not yanked (prereleases too: the fix prefers
+    final releases itself); without a page, among the fixed versions the records name."""
+    if page is None or package.current is None:
+        return result.fix()
+    able = dataclasses.replace(filters, allow_prereleases=True, min_age=None)
+    installable = eligible(page.newer(package.current), able, package.current)
+    return result.fix([str(release.version) for release in installable])
 
 
 def _age_days(release: ReleaseLike | None, now: dt.datetime) -> int | None:
