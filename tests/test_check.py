@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +69,43 @@ def _check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, st
     code = main(["check", *argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def _app(tmp_path: Path, **files: str) -> Path:
+    """A project folder ``app`` holding ``files`` (``requirements_txt=`` for requirements.txt)."""
+    root = tmp_path / "app"
+    root.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / name.replace("_", ".")).write_text(text)
+    return root
+
+
+def _report(
+    capsys: pytest.CaptureFixture[str],
+    root: Path,
+    vulns: Path,
+    python: str,
+    index: LocalIndex | None = None,
+) -> dict[str, Any]:
+    """``check --format json`` of ``root`` for ``python`` (exit 0), as a document."""
+    where = ("--index-url", index.index_url) if index is not None else ()
+    code, out, err = _check(
+        capsys,
+        str(root),
+        *where,
+        "--format",
+        "json",
+        "--python",
+        python,
+        "--advisories",
+        str(vulns),
+    )
+    assert code == 0, err
+    return dict(json.loads(out))
+
+
+def _packages(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in doc["packages"]}
 
 
 def test_latest_versions_skip_yanked_python_and_prereleases(
@@ -337,23 +375,10 @@ def test_releases_with_only_wheels_for_another_python_are_not_candidates(
     (folder / "omega" / "omega-3.0.0-py3-none-any.whl").write_bytes(b"")  # no metadata
     monkeypatch.setenv("PIP_INDEX_URL", main_index.index_url)  # pip's way: indexes merged
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", folder.as_uri())
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "requirements.txt").write_text("omega==1.0.0\n")
+    root = _app(tmp_path, requirements_txt="omega==1.0.0\n")
 
     def latest(python: str) -> str:
-        code, out, _ = _check(
-            capsys,
-            str(root),
-            "--format",
-            "json",
-            "--python",
-            python,
-            "--advisories",
-            str(vulns),
-        )
-        assert code == 0
-        return str(json.loads(out)["packages"][0]["latest"])
+        return str(_report(capsys, root, vulns, python)["packages"][0]["latest"])
 
     assert latest("3.10") == "1.5.0"  # abi3 wheels built for 3.8 install on 3.10
     assert latest("3.11") == "3.0.0"
@@ -449,19 +474,13 @@ def test_declarations_for_other_pythons_do_not_hold_back_the_target(
 ) -> None:
     """A package declared once per Python line (as celery declares pycurl): only the line
     whose marker holds for the target bounds the latest allowed version."""
-    (tmp_path / "requirements.txt").write_text(
-        'alpha<1.1; python_version < "3.10"\n'
+    root = _app(
+        tmp_path,
+        requirements_txt='alpha<1.1; python_version < "3.10"\n'
         'alpha>=2.0; python_version >= "3.10"\n'
-        "beta>=1.0; sys_platform == 'no-such-platform'\n"
+        "beta>=1.0; sys_platform == 'no-such-platform'\n",
     )
-    code, out, err = _check(
-        capsys,
-        str(tmp_path),
-        *("--index-url", local_index.index_url, "--format", "json", "--python", python),
-        *("--advisories", str(vulns)),
-    )
-    assert code == 0, err
-    pkgs = {p["name"]: p for p in json.loads(out)["packages"]}
+    pkgs = _packages(_report(capsys, root, vulns, python, local_index))
     assert pkgs["alpha"]["latest_allowed"] == allowed
     assert pkgs["alpha"]["declared_in"] == ["requirements.txt:1", "requirements.txt:2"]
     assert pkgs["beta"]["latest_allowed"] == "2.0.0"  # no line applies here: all of them count
@@ -491,18 +510,9 @@ def test_a_pin_for_a_newer_python_is_judged_for_that_python(
             Release("tau", "2.1.0", requires_python=">=3.12"),
         ]
     )
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "requirements.txt").write_text("omega==2.0.0\nsigma==1.0.0\ntau>=2.0\n")
-    code, out, err = _check(
-        capsys,
-        str(root),
-        *("--index-url", index.index_url, "--format", "json", "--python", "3.10"),
-        *("--advisories", str(vulns)),
-    )
-    assert code == 0, err
-    doc = json.loads(out)
-    pkgs = {p["name"]: p for p in doc["packages"]}
+    root = _app(tmp_path, requirements_txt="omega==2.0.0\nsigma==1.0.0\ntau>=2.0\n")
+    doc = _report(capsys, root, vulns, "3.10", index)
+    pkgs = _packages(doc)
     assert doc["python"] == "3.10"
     assert (pkgs["omega"]["latest"], pkgs["omega"]["update_kind"]) == ("2.1.0", "minor")
     assert (pkgs["sigma"]["latest"], pkgs["sigma"]["update_kind"]) == ("1.0.0", None)
@@ -520,32 +530,22 @@ def test_a_lock_that_forks_by_python_gives_the_target_its_own_pin(
     """uv locks omega twice, one version per fork of the resolution: the current version is
     the one whose ``resolution-markers`` hold for the target Python."""
     index = make_index([Release("omega", v) for v in ("1.0.0", "1.1.0", "2.0.0", "2.1.0")])
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
-        '[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.10"\n'
-        'dependencies = ["omega"]\n'
-    )
-    (root / "uv.lock").write_text(
-        'version = 1\nrequires-python = ">=3.10"\n\n'
+    root = _app(
+        tmp_path,
+        pyproject_toml='[project]\nname = "app"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["omega"]\n',
+        uv_lock='version = 1\nrequires-python = ">=3.10"\n\n'
         '[[package]]\nname = "omega"\nversion = "1.0.0"\n'
         'source = { registry = "https://index.invalid/simple" }\n'
         "resolution-markers = [\"python_full_version < '3.11'\"]\n\n"
         '[[package]]\nname = "omega"\nversion = "2.0.0"\n'
         'source = { registry = "https://index.invalid/simple" }\n'
         "resolution-markers = [\"python_full_version >= '3.12'\", "
-        "\"python_full_version == '3.11.*'\"]\n"
+        "\"python_full_version == '3.11.*'\"]\n",
     )
 
     def current(python: str) -> tuple[str, str, str]:
-        code, out, err = _check(
-            capsys,
-            str(root),
-            *("--index-url", index.index_url, "--format", "json", "--python", python),
-            *("--advisories", str(vulns)),
-        )
-        assert code == 0, err
-        (omega,) = json.loads(out)["packages"]
+        (omega,) = _report(capsys, root, vulns, python, index)["packages"]
         return omega["current"], omega["current_from"], omega["latest_patch"] or "-"
 
     assert current("3.10") == ("1.0.0", "uv.lock:6", "-")
@@ -609,14 +609,8 @@ def test_merged_indexes_offer_a_release_any_of_them_can_install(
         (folder / name / wheel).write_bytes(b"")
     monkeypatch.setenv("PIP_INDEX_URL", main_index.index_url)
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", f"{folder.as_uri()} {yanking.index_url}")
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "requirements.txt").write_text("omega==1.0.0\nsigma==1.0.0\ntau==1.0.0\n")
-    code, out, err = _check(
-        capsys, str(root), "--format", "json", "--python", "3.10", "--advisories", str(vulns)
-    )
-    assert code == 0, err
-    latest = {p["name"]: p["latest"] for p in json.loads(out)["packages"]}
+    root = _app(tmp_path, requirements_txt="omega==1.0.0\nsigma==1.0.0\ntau==1.0.0\n")
+    latest = {p["name"]: p["latest"] for p in _report(capsys, root, vulns, "3.10")["packages"]}
     # tau 2.0.0: yanked on the main index, and the folder's wheel is for 3.11 only
     assert latest == {"omega": "2.0.0", "sigma": "2.0.0", "tau": "1.0.0"}
 
@@ -637,16 +631,7 @@ def test_the_fix_named_is_one_the_project_can_install(
             Release("alpha", "1.3.0"),
         ]
     )
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "requirements.txt").write_text("alpha==1.0.0\n")
-    code, out, err = _check(
-        capsys,
-        str(root),
-        *("--index-url", index.index_url, "--format", "json", "--python", "3.11"),
-        *("--advisories", str(vulns)),
-    )
-    assert code == 0, err
-    (alpha,) = json.loads(out)["packages"]
+    root = _app(tmp_path, requirements_txt="alpha==1.0.0\n")
+    (alpha,) = _report(capsys, root, vulns, "3.11", index)["packages"]
     assert alpha["vulnerabilities"][0]["fixed_versions"] == ["1.1.0"]
     assert alpha["fix"] == "1.3.0"
